@@ -1,0 +1,172 @@
+"""`OllamaClient`: a small, strict client for `GET /api/ps` and the calls the kit's tools need."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from ollama_contract_kit.openapi import validator_for
+
+from .errors import ContractError, HTTPStatusError, ServerUnreachable
+from .headers import mask_text, parse_headers
+from .hosts import base_url
+from .models import RunningModel
+
+DEFAULT_TIMEOUT = 10.0
+
+
+def _reason(error: requests.RequestException, timeout: float) -> str:
+    """A short, human reason for a transport failure."""
+    text = str(error)
+    if isinstance(error, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    if isinstance(error, requests.exceptions.ChunkedEncodingError) or "IncompleteRead" in text:
+        return "the connection closed before the whole body arrived"
+    if "RemoteDisconnected" in text or "without response" in text or isinstance(error.__context__, http.client.RemoteDisconnected):
+        return "the server closed the connection without answering"
+    if "Connection refused" in text or "ConnectionRefused" in text:
+        return "connection refused (is the server running?)"
+    if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo failed" in text:
+        return "the host name does not resolve"
+    if isinstance(error, requests.exceptions.SSLError):
+        return "TLS handshake failed"
+    if "Connection reset" in text:
+        return "the connection was reset"
+    return text.split(":")[-1].strip().rstrip(")'\"") or type(error).__name__
+
+
+class OllamaClient:
+    """A client for one Ollama server (or a proxy in front of one).
+
+    `url` may carry a path prefix (`https://host/ollama`); None reads `OLLAMA_HOST`. `headers` is a
+    mapping, JSON text, a .json file path or quoted pseudo-JSON. Retries (with exponential
+    backoff) apply to connection errors and 5xx answers, and are off by default.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        headers: Mapping[str, Any] | str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = 0,
+        backoff: float = 0.5,
+    ) -> None:
+        self.url = base_url(url)
+        self.headers = parse_headers(headers)
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self._session = requests.Session()
+        self._session.headers.update({"Accept": "application/json", "User-Agent": "ollama-contract-kit"})
+        self._session.headers.update(self.headers)
+
+    def __repr__(self) -> str:
+        return f"OllamaClient(url={self.url!r})"
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._session.close()
+
+    def __enter__(self) -> OllamaClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- transport ---------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, body: Any = None) -> requests.Response:
+        """Send one request (with retries); raise ServerUnreachable or HTTPStatusError on failure."""
+        url = self.url + path
+        attempt = 0
+        while True:
+            try:
+                response = self._session.request(
+                    method, url, json=body, timeout=self.timeout, allow_redirects=True
+                )
+                response.content  # noqa: B018 - read the body now, so a cut body is a transport error
+            except requests.RequestException as error:
+                if attempt < self.retries:
+                    attempt += 1
+                    time.sleep(self.backoff * 2 ** (attempt - 1))
+                    continue
+                raise ServerUnreachable(url, mask_text(_reason(error, self.timeout), self.headers)) from None
+            if response.status_code >= 500 and attempt < self.retries:
+                attempt += 1
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            if not 200 <= response.status_code < 300:
+                raise HTTPStatusError(url, response.status_code, _error_text(response))
+            return response
+
+    def get_json(self, path: str, schema: str | None = None) -> Any:
+        """GET `path` and decode its JSON; with `schema`, validate it against the contract."""
+        response = self.request("GET", path)
+        return self._decode(response, schema)
+
+    def post_json(self, path: str, body: Any, schema: str | None = None) -> Any:
+        """POST a JSON body to `path` and decode the JSON answer."""
+        return self._decode(self.request("POST", path, body), schema)
+
+    def _decode(self, response: requests.Response, schema: str | None) -> Any:
+        url = response.url or self.url
+        try:
+            data = json.loads(response.content)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            excerpt = response.content[:60].decode("utf-8", errors="replace")
+            raise ContractError(url, [f"$: the body is not JSON ({error}): {excerpt!r}"]) from None
+        if schema is not None:
+            problems = validator_for("ollama", schema).problems(data)
+            if problems:
+                raise ContractError(url, [str(problem) for problem in problems])
+        return data
+
+    # -- the API -----------------------------------------------------------------------------------
+
+    def ps(self) -> dict[str, Any]:
+        """The `/api/ps` body as JSON, validated against the contract."""
+        data: dict[str, Any] = self.get_json("/api/ps", "PsResponse")
+        return data
+
+    def running_models(self) -> tuple[RunningModel, ...]:
+        """The running models as typed, immutable objects, in the server's order."""
+        return tuple(RunningModel.from_json(item) for item in self.ps()["models"])
+
+    def installed_models(self) -> list[dict[str, Any]]:
+        """The `/api/tags` models as JSON, validated against the contract."""
+        data: dict[str, Any] = self.get_json("/api/tags", "TagsResponse")
+        return list(data["models"])
+
+    def version(self) -> str:
+        """The server's version text."""
+        data: dict[str, Any] = self.get_json("/api/version", "VersionResponse")
+        return str(data["version"])
+
+    def load(self, model: str, keep_alive: float | str | None = None) -> dict[str, Any]:
+        """Load a model without generating anything (`POST /api/generate` with no prompt)."""
+        body: dict[str, Any] = {"model": model, "stream": False}
+        if keep_alive is not None:
+            body["keep_alive"] = keep_alive
+        data: dict[str, Any] = self.post_json("/api/generate", body, "GenerateResponse")
+        return data
+
+    def unload(self, model: str) -> dict[str, Any]:
+        """Unload a model now (`keep_alive: 0`, no prompt)."""
+        return self.load(model, keep_alive=0)
+
+
+def _error_text(response: requests.Response) -> str:
+    """Ollama's `error` text, or the raw body when it is not an error object."""
+    text = response.content.decode("utf-8", errors="replace").strip()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return text[:300] or response.reason or "no body"
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return str(data["error"])
+    return text[:300]

@@ -1,0 +1,73 @@
+"""`ollama-ps`: list a server's running models like `ollama ps`, from any machine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .api import OllamaClient
+from .errors import OllamaClientError
+from .headers import parse_headers
+from .table import render_table
+
+EXIT_CODES = """exit codes:
+  0  listed
+  2  bad arguments, headers or URL
+  3  server unreachable, timed out or dropped the connection
+  4  the server answered an HTTP error
+  5  the answer breaks the /api/ps contract"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of `ollama-ps`."""
+    parser = argparse.ArgumentParser(
+        prog="ollama-ps",
+        description="List the models an Ollama server has loaded (GET /api/ps), as `ollama ps` does.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("prefix", nargs="?", default="", help="show only models whose name starts with this")
+    parser.add_argument("--url", help="server URL, may include a path prefix (default: $OLLAMA_HOST or 127.0.0.1:11434)")
+    parser.add_argument(
+        "--headers",
+        help="extra headers: a JSON object, a path to a .json file, or quoted pseudo-JSON such as "
+        "\"{'Authorization':'Bearer x'}\"; values of secret headers are never printed",
+    )
+    parser.add_argument("--json", action="store_true", help="print the server's body as JSON instead of the table")
+    parser.add_argument("--timeout", type=_positive_seconds, default=10.0, help="seconds to wait for an answer (default 10)")
+    parser.add_argument("--retries", type=int, default=0, help="retries on connection errors and 5xx (default 0)")
+    return parser
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text!r}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `ollama-ps`; returns the exit code."""
+    arguments = build_parser().parse_args(argv)
+    try:
+        with OllamaClient(arguments.url, headers=parse_headers(arguments.headers, "--headers"), timeout=arguments.timeout,
+                          retries=arguments.retries) as client:
+            if arguments.json:
+                print(json.dumps(client.ps(), indent=2, ensure_ascii=False))
+            else:
+                print(render_table(client.running_models(), prefix=arguments.prefix))
+    except OllamaClientError as error:
+        print(f"ollama-ps: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

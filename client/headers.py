@@ -1,0 +1,99 @@
+"""Request headers from user input (mapping, JSON, .json file, quoted pseudo-JSON), and masking of secrets."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidHeaders
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_SECRET_WORDS = ("authorization", "cookie", "token", "secret", "key", "password", "session", "signature", "credential")
+_AUTH_SCHEME = re.compile(r"^(Bearer|Basic|Digest|Token|Bot|ApiKey)\s+", re.IGNORECASE)
+MASK = "***"
+
+
+def is_secret_header(name: str) -> bool:
+    """True for headers whose values must never be shown (Authorization, cookies, API keys, tokens)."""
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def mask_value(value: str) -> str:
+    """Hide a secret value, keeping only a leading auth scheme (`Bearer ***`)."""
+    scheme = _AUTH_SCHEME.match(value)
+    return f"{scheme.group(1)} {MASK}" if scheme else MASK
+
+
+def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A copy of `headers` with every secret value masked."""
+    return {name: mask_value(value) if is_secret_header(name) else value for name, value in headers.items()}
+
+
+def mask_text(text: str, headers: Mapping[str, str]) -> str:
+    """`text` with every secret header value of `headers` replaced by the mask."""
+    for name, value in headers.items():
+        if is_secret_header(name) and value:
+            text = text.replace(value, mask_value(value))
+    return text
+
+
+def _from_mapping(data: Mapping[Any, Any], origin: str) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in data.items():
+        if not isinstance(name, str) or not _TOKEN.match(name):
+            raise InvalidHeaders(f"{origin}: {name!r} is not a valid header name")
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise InvalidHeaders(f"{origin}: the value of {name!r} must be text, not {type(value).__name__}")
+        text = str(value)
+        if "\r" in text or "\n" in text:
+            raise InvalidHeaders(f"{origin}: the value of {name!r} contains a line break")
+        headers[name] = text
+    return headers
+
+
+def _decode_object(text: str, origin: str) -> Mapping[Any, Any]:
+    try:
+        decoded = json.loads(text)
+    except json.JSONDecodeError as json_error:
+        try:
+            # Integration-library docs show `{'Authorization':'Bearer x'}`: a Python-style literal.
+            decoded = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise InvalidHeaders(
+                f"{origin}: not a JSON object ({json_error.msg} at line {json_error.lineno} column {json_error.colno})"
+            ) from None
+    if not isinstance(decoded, Mapping):
+        raise InvalidHeaders(f"{origin}: expected a JSON object of header names to values, got {type(decoded).__name__}")
+    return decoded
+
+
+def parse_headers(source: Mapping[str, Any] | str | None, origin: str = "headers") -> dict[str, str]:
+    """Turn header input into a dict: a mapping, JSON object text, quoted pseudo-JSON, or a .json file path."""
+    if source is None:
+        return {}
+    if isinstance(source, Mapping):
+        return _from_mapping(source, origin)
+    text = source.strip()
+    if not text:
+        return {}
+    if text[0] in "{'\"":
+        return _from_mapping(_decode_object(text.strip("'\"") if text[0] != "{" else text, origin), origin)
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise InvalidHeaders(f"{origin}: neither a JSON object nor an existing file: {text[:80]!r}"
+                             if not is_probably_secret(text) else f"{origin}: neither a JSON object nor an existing file")
+    try:
+        content = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidHeaders(f"{origin}: cannot read {path}: {error}") from None
+    return _from_mapping(_decode_object(content, f"{origin} file {path}"), f"{origin} file {path}")
+
+
+def is_probably_secret(text: str) -> bool:
+    """True when free text looks like it carries a credential (so it must not be echoed)."""
+    return bool(_AUTH_SCHEME.search(text)) or any(word in text.lower() for word in _SECRET_WORDS)

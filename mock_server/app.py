@@ -1,0 +1,88 @@
+"""The app factory: a Flask app that answers like Ollama, from a world of fixture models."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask
+from werkzeug.routing import Rule
+
+from .config import MockConfig
+from .pipeline import DROP_CONNECTION, install_pipeline
+from .responses import error_response
+from .routes_control import control_routes
+from .routes_ollama import ollama_routes
+from .state import MockState
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _ExactMethodsRule(Rule):
+    """A rule that answers HEAD only when asked to: gin does not add HEAD to GET routes."""
+
+    def __init__(self, string: str, methods: Iterable[str] | None = None, **options: Any) -> None:
+        asked_for_head = methods is not None and "HEAD" in {method.upper() for method in methods}
+        super().__init__(string, methods=methods, **options)
+        if not asked_for_head and self.methods is not None:
+            self.methods.discard("HEAD")
+
+
+def create_app(config: MockConfig | None = None) -> Flask:
+    """Build a mock Ollama app; `app.extensions["ollama_mock"]` is its `MockState`."""
+    config = config or MockConfig()
+    state = MockState(config)
+    here = str(Path(__file__).parent)
+    # Explicit paths: Flask cannot locate an instance folder inside a namespace package.
+    app = Flask(__name__, root_path=here, instance_path=here)
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    app.url_rule_class = _ExactMethodsRule
+    app.url_map.merge_slashes = False
+    app.extensions["ollama_mock"] = state
+    app.register_blueprint(ollama_routes)
+    if config.control:
+        app.register_blueprint(control_routes)
+    install_pipeline(app, state)
+
+    @app.errorhandler(Exception)
+    def internal_error(error: Exception) -> Any:
+        app.logger.exception("ollama-mock failed while answering")
+        return error_response(500, f"ollama-mock internal error: {type(error).__name__}")
+
+    app.wsgi_app = _outer_layer(app.wsgi_app, config.normalized_base_path())  # type: ignore[method-assign]
+    return app
+
+
+def _outer_layer(inner: WSGIApp, base_path: str) -> WSGIApp:
+    """Serve below `base_path`, and drop the connection when a `drop` fault asks for it."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if base_path:
+            path = environ.get("PATH_INFO", "")
+            if path != base_path and not path.startswith(base_path + "/"):
+                start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "18")])
+                return [b"404 page not found"]
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + base_path
+            environ["PATH_INFO"] = path[len(base_path) :] or "/"
+        result = inner(environ, start_response)
+        if environ.get(DROP_CONNECTION):
+            _drop(environ)
+        return result
+
+    return application
+
+
+def _drop(environ: dict[str, Any]) -> None:
+    """Close the client's socket without an answer (waitress), else abort the request loudly."""
+    disconnected = environ.get("waitress.client_disconnected")
+    channel = getattr(disconnected, "__self__", None)
+    sock = getattr(channel, "socket", None)
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        return
+    raise ConnectionAbortedError("ollama-mock dropped the connection (drop fault)")

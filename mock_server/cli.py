@@ -1,0 +1,210 @@
+"""`ollama-mock`: serve the mock, or `ollama-mock record` a live server into a fixture file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import timedelta, timezone, tzinfo
+from pathlib import Path
+from types import FrameType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ollama_contract_kit.client import OllamaClient, OllamaClientError
+from ollama_contract_kit.client.headers import parse_headers
+
+from .app import create_app
+from .config import MockConfig
+from .faults import Fault, FaultError, parse_fault_option
+from .fixtures import FixtureError, read_fixture_file
+from .record import snapshot, write_fixture
+from .server import DEFAULT_THREADS, MockServerError, bind_server, stop_server
+
+EXIT_CODES = """exit codes:
+  0  stopped cleanly (SIGINT/SIGTERM) or recorded
+  1  cannot serve (port in use, address unavailable)
+  2  bad arguments or fixture file
+  3  record: the live server is unreachable or answered an error"""
+
+
+def _timezone(text: str) -> tzinfo | None:
+    if text == "local":
+        return None
+    if text.upper() in ("UTC", "Z"):
+        return timezone.utc
+    if text[:1] in "+-" and len(text) == 6 and text[3] == ":":
+        try:
+            hours, minutes = int(text[1:3]), int(text[4:6])
+        except ValueError:
+            pass
+        else:
+            sign = -1 if text[0] == "-" else 1
+            return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected local, UTC, ±hh:mm or a zone name like Europe/Berlin, got {text!r}") from None
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return value
+
+
+def _fault(text: str) -> Fault:
+    try:
+        return parse_fault_option(text)
+    except FaultError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix(f"--fault {text!r}: ")) from None
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    """The command line of `ollama-mock` (serving)."""
+    parser = argparse.ArgumentParser(
+        prog="ollama-mock",
+        description="Serve a mock Ollama (GET /api/ps and its neighbours) from fixture models. "
+        "Run `ollama-mock record --help` to snapshot a live server into a fixture.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=11434, help="port (default 11434, Ollama's)")
+    parser.add_argument("--fixtures", type=Path, help="a JSON or YAML world file (default: the embedded models)")
+    parser.add_argument("--base-path", default="", help="serve everything under this prefix, e.g. /ollama")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("OLLAMA_MOCK_TOKEN"),
+        help="require 'Authorization: Bearer TOKEN' (default $OLLAMA_MOCK_TOKEN)",
+    )
+    parser.add_argument("--no-control", action="store_true", help="do not serve the control API under /_mock/")
+    parser.add_argument(
+        "--origins",
+        default=os.environ.get("OLLAMA_ORIGINS", ""),
+        help="extra allowed CORS origins, comma-separated, like OLLAMA_ORIGINS (default $OLLAMA_ORIGINS)",
+    )
+    parser.add_argument("--timezone", type=_timezone, default=None, help="zone of expires_at: local (default), UTC, +05:30, Europe/Berlin")
+    parser.add_argument("--unload-delay", type=_non_negative, default=0.0, help="seconds an unloaded model stays listed (default 0)")
+    parser.add_argument("--max-loaded", type=int, default=None, help="evict when more models than this are loaded")
+    parser.add_argument("--fault", type=_fault, action="append", default=[], metavar="ROUTE=KIND[:VALUE][,times=N]",
+                        help="a fault from the start, e.g. 'GET /api/ps=status:503' or '*=latency:200' (repeatable)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=f"worker threads (default {DEFAULT_THREADS})")
+    parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    parser.add_argument("--check", action="store_true", help="validate the fixture file and exit")
+    return parser
+
+
+def record_parser() -> argparse.ArgumentParser:
+    """The command line of `ollama-mock record`."""
+    parser = argparse.ArgumentParser(
+        prog="ollama-mock record",
+        description="Snapshot a live server's /api/tags and /api/ps into a fixture file for --fixtures.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--url", help="the live server (default: $OLLAMA_HOST or 127.0.0.1:11434)")
+    parser.add_argument("--headers", help="extra headers: JSON, a .json file, or quoted pseudo-JSON")
+    parser.add_argument("--out", type=Path, required=True, help="the fixture file to write (.json, else YAML)")
+    parser.add_argument("--timeout", type=_non_negative, default=10.0, help="seconds to wait (default 10)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `ollama-mock`; returns the exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["record"]:
+        return record(arguments[1:])
+    return serve(arguments)
+
+
+def record(argv: Sequence[str]) -> int:
+    """`ollama-mock record`."""
+    arguments = record_parser().parse_args(argv)
+    try:
+        with OllamaClient(arguments.url, headers=parse_headers(arguments.headers, "--headers"), timeout=arguments.timeout) as client:
+            document = snapshot(client)
+        write_fixture(document, arguments.out)
+    except OllamaClientError as error:
+        print(f"ollama-mock record: {error}", file=sys.stderr)
+        return 2 if error.exit_code == 2 else 3
+    except (FixtureError, OSError) as error:
+        print(f"ollama-mock record: {error}", file=sys.stderr)
+        return 2
+    print(f"ollama-mock record: wrote {len(document['models'])} models ({len(document['running'])} running) to {arguments.out}",
+          file=sys.stderr)
+    return 0
+
+
+def _stop_on_sigterm(_signal: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(argv: Sequence[str]) -> int:
+    """`ollama-mock` (serving)."""
+    arguments = serve_parser().parse_args(argv)
+    try:
+        world = read_fixture_file(arguments.fixtures) if arguments.fixtures else None
+    except FixtureError as error:
+        print(f"ollama-mock: --fixtures {error}", file=sys.stderr)
+        return 2
+    if arguments.check:
+        print(f"ollama-mock: {arguments.fixtures or 'the embedded world'} is a valid world", file=sys.stderr)
+        return 0
+    config = MockConfig(
+        world=world,
+        base_path=arguments.base_path,
+        token=arguments.token or None,
+        control=not arguments.no_control,
+        origins=tuple(origin for origin in arguments.origins.split(",") if origin.strip()),
+        bind_host=arguments.host,
+        timezone=arguments.timezone,
+        unload_delay=arguments.unload_delay,
+        max_loaded=arguments.max_loaded,
+        faults=tuple(arguments.fault),
+        log_requests=not arguments.quiet,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    app = create_app(config)
+    try:
+        server = bind_server(app, arguments.host, arguments.port, threads=arguments.threads)
+    except MockServerError as error:
+        print(f"ollama-mock: {error}", file=sys.stderr)
+        return 1
+    state = app.extensions["ollama_mock"]
+    host = f"[{arguments.host}]" if ":" in arguments.host else arguments.host
+    url = f"http://{host}:{server.effective_port}{config.normalized_base_path()}"
+    print(
+        f"ollama-mock: serving Ollama {state.world.version} on {url} "
+        f"({len(state.world.installed())} models installed, {len(state.world.listing().models)} running"
+        f"{'; control API at ' + url + '/_mock/' if config.control else ''}"
+        f"{'; bearer token required' if config.token else ''})",
+        file=sys.stderr,
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_server(server)
+    print("ollama-mock: stopped", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

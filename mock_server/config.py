@@ -1,0 +1,45 @@
+"""How one mock server is set up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+
+from .faults import Fault
+from .fixtures import WorldDocument
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """Settings of a mock server; every field has the default `ollama-mock` uses."""
+
+    #: A fixture file (JSON or YAML); None serves the embedded default world.
+    fixtures: str | Path | None = None
+    #: An already-validated world; overrides `fixtures`.
+    world: WorldDocument | None = None
+    #: Serve everything below this prefix (`/ollama`), as behind a reverse proxy.
+    base_path: str = ""
+    #: Require `Authorization: Bearer <token>` on every request.
+    token: str | None = None
+    #: Serve the control API under `/_mock/`.
+    control: bool = True
+    #: Extra allowed CORS origins, like `OLLAMA_ORIGINS` (`*` allows all).
+    origins: tuple[str, ...] = ()
+    #: The address the server listens on; the Host-header check applies only on loopback, like Ollama.
+    bind_host: str = "127.0.0.1"
+    #: The zone `expires_at` is written in; None is the machine's local zone, like Ollama.
+    timezone: tzinfo | None = None
+    #: Seconds an unloaded or expired model stays listed (the real runner takes time to stop).
+    unload_delay: float = 0.0
+    #: Evict the model expiring soonest when loading more than this many (None: no limit).
+    max_loaded: int | None = None
+    #: Faults in force from the start.
+    faults: tuple[Fault, ...] = ()
+    #: Log one line per request to the `ollama_contract_kit.mock` logger.
+    log_requests: bool = True
+
+    def normalized_base_path(self) -> str:
+        """The base path with one leading slash and no trailing one (`""` for none)."""
+        stripped = self.base_path.strip().strip("/")
+        return f"/{stripped}" if stripped else ""

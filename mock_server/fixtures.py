@@ -1,0 +1,205 @@
+"""Fixture files: read a world (JSON or YAML), check it against the contract, and write one back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ollama_contract_kit.openapi import validator_for
+from ollama_contract_kit.openapi.loader import parse_yaml
+
+from .durations import KeepAliveError, parse_keep_alive
+from ollama_contract_kit.openapi.timestamps import format_timestamp, parse_timestamp
+from .models import Footprint, InstalledModel, RunningModel
+from .names import parse_model_name
+
+#: The default world shipped inside the package.
+DEFAULT_FIXTURE = "default_world.yaml"
+DEFAULT_VERSION = "0.33.0"
+DEFAULT_CONTEXT_LENGTH = 4096
+#: Keep-alives longer than this are written back as -1 (forever), like `ollama ps` shows "Forever".
+_FOREVER_THRESHOLD_SECONDS = 20 * 365 * 24 * 3600
+
+
+class FixtureError(ValueError):
+    """A fixture is not a valid world; the message names the source, the JSON path and the reason."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        listed = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(f"invalid fixture {source}:\n{listed}" if len(problems) > 1 else f"{source}: {problems[0]}")
+
+
+@dataclass(frozen=True)
+class RunningSeed:
+    """A running entry of a fixture, not yet tied to a clock."""
+
+    model: InstalledModel
+    keep_alive_seconds: float | None
+    expires_at: datetime | None
+    size: int | None
+    size_vram: int | None
+    context_length: int | None
+
+
+@dataclass(frozen=True)
+class WorldDocument:
+    """A validated world: the installed models and the running seeds."""
+
+    version: str
+    models: tuple[InstalledModel, ...]
+    running: tuple[RunningSeed, ...]
+
+
+def read_fixture_file(path: str | Path) -> WorldDocument:
+    """Read and validate a fixture file (JSON or YAML), raising FixtureError on any problem."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FixtureError(source, ["no such file"]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise FixtureError(source, [f"cannot read it: {error}"]) from None
+    return parse_fixture_text(text, source)
+
+
+def default_fixture() -> WorldDocument:
+    """The world shipped with the kit: GPU, split, CPU-only and namespaced models."""
+    text = resources.files(__package__).joinpath(DEFAULT_FIXTURE).read_text(encoding="utf-8")
+    return parse_fixture_text(text, f"<embedded {DEFAULT_FIXTURE}>")
+
+
+def parse_fixture_text(text: str, source: str) -> WorldDocument:
+    """Parse fixture text (JSON is YAML too) and validate it."""
+    try:
+        data = json.loads(text) if text.lstrip().startswith("{") else parse_yaml(text)
+    except json.JSONDecodeError as error:
+        raise FixtureError(source, [f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"]) from None
+    except Exception as error:  # yaml.YAMLError and friends: report, never a traceback
+        raise FixtureError(source, [f"not valid YAML: {error}"]) from None
+    return build_world_document(data, source)
+
+
+def build_world_document(data: Any, source: str) -> WorldDocument:
+    """Validate decoded fixture data against the contract's `World` schema and the world's rules."""
+    problems = [str(problem) for problem in validator_for("control", "World").problems(data)]
+    if problems:
+        raise FixtureError(source, problems)
+    models, problems = _installed_models(data["models"])
+    running, running_problems = _running_seeds(data.get("running", []), models)
+    problems += running_problems
+    if problems:
+        raise FixtureError(source, problems)
+    return WorldDocument(version=data.get("version", DEFAULT_VERSION), models=tuple(models.values()), running=running)
+
+
+def _installed_models(entries: list[Mapping[str, Any]]) -> tuple[dict[str, InstalledModel], list[str]]:
+    models: dict[str, InstalledModel] = {}
+    first_index: dict[str, int] = {}
+    problems: list[str] = []
+    loaded_at = datetime.now().astimezone()
+    for index, entry in enumerate(entries):
+        where = f"$.models[{index}]"
+        parsed = parse_model_name(entry["name"])
+        if parsed is None:
+            problems.append(f"{where}.name: {entry['name']!r} is not a valid Ollama model name")
+            continue
+        if parsed.key in first_index:
+            problems.append(f"{where}.name: {entry['name']!r} is installed twice (also $.models[{first_index[parsed.key]}])")
+            continue
+        loaded = entry.get("loaded", {})
+        footprint = Footprint(
+            size=loaded.get("size", entry["size"]),
+            size_vram=loaded.get("size_vram", loaded.get("size", entry["size"])),
+            context_length=loaded.get("context_length", DEFAULT_CONTEXT_LENGTH),
+        )
+        if footprint.size_vram > footprint.size:
+            problems.append(f"{where}.loaded.size_vram: {footprint.size_vram} is more than the loaded size {footprint.size}")
+        first_index[parsed.key] = index
+        models[parsed.key] = InstalledModel(
+            name=parsed.display_shortest(),
+            digest=entry["digest"],
+            size=entry["size"],
+            details=dict(entry["details"]),
+            modified_at=parse_timestamp(entry["modified_at"]) if "modified_at" in entry else loaded_at,
+            loaded=footprint,
+            capabilities=tuple(entry.get("capabilities", ("completion",))),
+        )
+    return models, problems
+
+
+def _running_seeds(
+    entries: list[Mapping[str, Any]], models: Mapping[str, InstalledModel]
+) -> tuple[tuple[RunningSeed, ...], list[str]]:
+    seeds: list[RunningSeed] = []
+    seen: set[str] = set()
+    problems: list[str] = []
+    for index, entry in enumerate(entries):
+        where = f"$.running[{index}]"
+        parsed = parse_model_name(entry["model"])
+        model = models.get(parsed.key) if parsed else None
+        if model is None:
+            problems.append(f"{where}.model: {entry['model']!r} is not one of the installed models ($.models)")
+            continue
+        if model.key in seen:
+            problems.append(f"{where}.model: {entry['model']!r} is listed as running twice")
+            continue
+        seen.add(model.key)
+        try:
+            keep_alive = parse_keep_alive(entry.get("keep_alive"))
+        except KeepAliveError as error:
+            problems.append(f"{where}.keep_alive: {error}")
+            continue
+        size = entry.get("size", model.loaded.size)
+        size_vram = entry.get("size_vram", min(model.loaded.size_vram, size))
+        if size_vram > size:
+            problems.append(f"{where}.size_vram: {size_vram} is more than the loaded size {size}")
+            continue
+        seeds.append(
+            RunningSeed(
+                model=model,
+                keep_alive_seconds=keep_alive,
+                expires_at=parse_timestamp(entry["expires_at"]) if "expires_at" in entry else None,
+                size=entry.get("size"),
+                size_vram=entry.get("size_vram"),
+                context_length=entry.get("context_length"),
+            )
+        )
+    return tuple(seeds), problems
+
+
+def installed_to_fixture(model: InstalledModel) -> dict[str, Any]:
+    """One installed model as a fixture entry."""
+    return {
+        "name": model.display_name,
+        "modified_at": format_timestamp(model.modified_at),
+        "size": model.size,
+        "digest": model.digest,
+        "details": dict(model.details),
+        "capabilities": list(model.capabilities),
+        "loaded": {
+            "size": model.loaded.size,
+            "size_vram": model.loaded.size_vram,
+            "context_length": model.loaded.context_length,
+        },
+    }
+
+
+def running_to_fixture(running: RunningModel, now: datetime | None = None) -> dict[str, Any]:
+    """One running model as a fixture entry: absolute `expires_at`, or a relative keep-alive from `now`."""
+    entry: dict[str, Any] = {"model": running.model.display_name}
+    if now is None:
+        entry["expires_at"] = format_timestamp(running.expires_at)
+    else:
+        remaining = (running.expires_at - now).total_seconds()
+        entry["keep_alive"] = -1 if remaining > _FOREVER_THRESHOLD_SECONDS else max(0, round(remaining))
+    entry.update(size=running.size, size_vram=running.size_vram, context_length=running.context_length)
+    return entry
+
+

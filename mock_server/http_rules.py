@@ -1,0 +1,149 @@
+"""Ollama's request rules before routing: trailing-slash redirects, CORS, the Host check, and auth."""
+
+from __future__ import annotations
+
+import hmac
+import html
+import ipaddress
+import posixpath
+import socket
+from collections.abc import Iterable
+
+from flask import Request, Response
+
+from .responses import allow_header, empty, error_response
+
+#: Origins Ollama always allows (envconfig.AllowedOrigins), after those of OLLAMA_ORIGINS.
+_DEFAULT_ORIGIN_HOSTS = ("localhost", "127.0.0.1", "0.0.0.0")
+_DEFAULT_ORIGIN_SCHEMES = ("app://*", "file://*", "tauri://*", "vscode-webview://*", "vscode-file://*")
+_ALLOW_HEADERS = (
+    "Authorization,Content-Type,User-Agent,Accept,X-Requested-With,Openai-Beta,X-Stainless-Arch,"
+    "X-Stainless-Async,X-Stainless-Custom-Poll-Interval,X-Stainless-Helper-Method,X-Stainless-Lang,"
+    "X-Stainless-Os,X-Stainless-Package-Version,X-Stainless-Poll-Helper,X-Stainless-Retry-Count,"
+    "X-Stainless-Runtime,X-Stainless-Runtime-Version,X-Stainless-Timeout"
+)
+_LOCAL_NAME_SUFFIXES = (".localhost", ".local", ".internal")
+
+
+def allowed_origins(extra: Iterable[str]) -> tuple[str, ...]:
+    """The allowed origin patterns: `extra` (like OLLAMA_ORIGINS) first, then Ollama's defaults."""
+    patterns = [origin.strip().lower() for origin in extra if origin.strip()]
+    for host in _DEFAULT_ORIGIN_HOSTS:
+        patterns += [f"http://{host}", f"https://{host}", f"http://{host}:*", f"https://{host}:*"]
+    return (*patterns, *_DEFAULT_ORIGIN_SCHEMES)
+
+
+def origin_allowed(origin: str, patterns: Iterable[str]) -> bool:
+    """gin-contrib/cors matching: exact, or one `*` wildcard; a lone `*` allows all."""
+    origin = origin.lower()
+    for pattern in patterns:
+        if pattern == "*" or pattern == origin:
+            return True
+        prefix, star, suffix = pattern.partition("*")
+        if star and origin.startswith(prefix) and origin.endswith(suffix) and len(origin) >= len(pattern) - 1:
+            return True
+    return False
+
+
+def redirect_for_path(request: Request, routed: bool) -> Response | None:
+    """Go's redirects: unclean paths (301, any method) and a trailing slash on a routed path (301/307)."""
+    path = request.path
+    cleaned = posixpath.normpath(path) if path not in ("", "/") else "/"
+    if cleaned.startswith("//"):
+        cleaned = "/" + cleaned.lstrip("/")
+    if path.endswith("/") and path != "/" and cleaned != path.rstrip("/"):
+        cleaned += "/"
+    query = ("?" + request.query_string.decode("latin-1")) if request.query_string else ""
+    if cleaned != path:
+        return _redirect(request.script_root + cleaned + query, 301, request.method)
+    if routed and path.endswith("/") and path != "/":
+        return _redirect(request.script_root + path.rstrip("/") + query, 301 if request.method == "GET" else 307, request.method)
+    return None
+
+
+def _redirect(location: str, status: int, method: str) -> Response:
+    """Go's redirect: an HTML link body for GET, no body otherwise."""
+    if method == "GET":
+        body = f'<a href="{html.escape(location)}">Moved Permanently</a>.\n\n'.encode()
+        response = Response(body, status=status, content_type="text/html; charset=utf-8")
+    else:
+        response = empty(status)
+    response.headers["Location"] = location
+    return response
+
+
+def cors_preflight(origin: str, patterns: tuple[str, ...], methods: Iterable[str]) -> Response:
+    """The 204 answer to an allowed preflight (OPTIONS with an allowed Origin)."""
+    response = empty(204)
+    allow_all = "*" in patterns
+    response.headers["Access-Control-Allow-Origin"] = "*" if allow_all else origin
+    response.headers["Access-Control-Allow-Methods"] = "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = _ALLOW_HEADERS
+    response.headers["Access-Control-Max-Age"] = "43200"
+    if not allow_all:
+        for vary in ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"):
+            response.headers.add("Vary", vary)
+    allowed = allow_header(methods)
+    if allowed:
+        response.headers["Allow"] = allowed
+    return response
+
+
+def add_cors_headers(response: Response, origin: str, patterns: tuple[str, ...]) -> None:
+    """Headers an allowed cross-origin (non-preflight) answer carries."""
+    if "*" in patterns:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    else:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers.add("Vary", "Origin")
+
+
+def is_same_origin(origin: str, host: str) -> bool:
+    """gin-contrib/cors treats `http(s)://<Host>` as same-origin: no CORS processing."""
+    return origin in (f"http://{host}", f"https://{host}")
+
+
+def is_loopback_bind(bind_host: str) -> bool:
+    """True when the server listens on loopback, where Ollama applies its Host check."""
+    if bind_host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(bind_host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_check(request: Request) -> Response | None:
+    """Ollama's DNS-rebinding guard: 403 unless Host is local; OPTIONS to a local name is 204."""
+    host_header = request.host
+    if host_header.startswith("["):
+        host = host_header[1 : host_header.find("]")]
+    elif host_header.count(":") == 1:
+        host = host_header.rsplit(":", 1)[0]
+    else:
+        host = host_header
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        if address.is_loopback or address.is_private or address.is_unspecified:
+            return None
+        return empty(403)
+    lowered = host.lower()
+    if lowered in ("", "localhost", socket.gethostname().lower()) or lowered.endswith(_LOCAL_NAME_SUFFIXES):
+        return empty(204) if request.method == "OPTIONS" else None
+    return empty(403)
+
+
+def authorization_failure(request: Request, token: str | None) -> Response | None:
+    """401 with Ollama's error body unless the request carries `Authorization: Bearer <token>`."""
+    if token is None:
+        return None
+    given = request.headers.get("Authorization", "")
+    expected = f"Bearer {token}"
+    if hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")):
+        return None
+    response = error_response(401, "unauthorized")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="ollama-mock"'
+    return response

@@ -1,0 +1,72 @@
+"""The mock's model records: what is installed, and what runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .names import ModelName, parse_model_name
+
+#: The six `details` fields `/api/ps` shows, in the real server's order.
+PS_DETAIL_FIELDS = ("parent_model", "format", "family", "families", "parameter_size", "quantization_level")
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a model takes in memory once loaded."""
+
+    size: int
+    size_vram: int
+    context_length: int
+
+
+@dataclass(frozen=True)
+class InstalledModel:
+    """A model on the mock's disk: what `/api/tags` lists and what may be loaded."""
+
+    name: str
+    digest: str
+    size: int
+    details: Mapping[str, Any]
+    modified_at: datetime
+    loaded: Footprint
+    capabilities: tuple[str, ...] = ("completion",)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def parsed_name(self) -> ModelName:
+        """The fully qualified name (the fixture loader guarantees it parses)."""
+        parsed = parse_model_name(self.name)
+        if parsed is None:
+            raise ValueError(f"invalid model name {self.name!r}")
+        return parsed
+
+    @property
+    def key(self) -> str:
+        """The case-insensitive identity of the model."""
+        return self.parsed_name.key
+
+    @property
+    def display_name(self) -> str:
+        """The name as Ollama lists it (`model:tag`, `ns/model:tag`, `host/ns/model:tag`)."""
+        return self.parsed_name.display_shortest()
+
+
+@dataclass(frozen=True)
+class RunningModel:
+    """A loaded model: its footprint, its keep-alive and when it expires."""
+
+    model: InstalledModel
+    expires_at: datetime
+    keep_alive_seconds: float
+    size: int
+    size_vram: int
+    context_length: int
+    unload_delay_seconds: float = 0.0
+
+    @property
+    def listed_until(self) -> datetime:
+        """When it leaves `/api/ps`: its expiry plus the time the runner takes to stop."""
+        return self.expires_at + timedelta(seconds=self.unload_delay_seconds)

@@ -1,0 +1,155 @@
+"""What happens around every route: Ollama's request rules, faults, CORS headers, and the request log."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+import time
+from typing import Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from ollama_contract_kit.openapi.timestamps import format_timestamp
+from .faults import FAULT_HEADER, FaultError, FaultKind, parse_fault_header, status_error_text
+from .http_rules import (
+    add_cors_headers,
+    allowed_origins,
+    authorization_failure,
+    cors_preflight,
+    host_check,
+    is_loopback_bind,
+    is_same_origin,
+    origin_allowed,
+    redirect_for_path,
+)
+from .responses import allow_header, empty, error_response
+from .routes_control import CONTROL_PREFIX
+from .state import MockState
+
+#: The environ key that tells the outer WSGI layer to drop the connection.
+DROP_CONNECTION = "ollama_mock.drop_connection"
+access_log = logging.getLogger("ollama_contract_kit.mock")
+
+
+def _methods_for(app: Flask, path: str) -> set[str]:
+    adapter = app.url_map.bind_to_environ(request.environ)
+    return set(adapter.allowed_methods(path))
+
+
+def install_pipeline(app: Flask, state: MockState) -> None:
+    """Register the before/after hooks and the 404/405 handlers on `app`."""
+    config = state.config
+    origins = allowed_origins(config.origins)
+    check_host = is_loopback_bind(config.bind_host)
+
+    @app.before_request
+    def apply_request_rules() -> Response | None:
+        g.started = time.perf_counter()
+        path = request.path
+        methods = _methods_for(app, path.rstrip("/") or "/") if path.endswith("/") else set()
+        redirected = redirect_for_path(request, routed=request.method in methods)
+        if redirected is not None:
+            g.bypass = True
+            return redirected
+        origin = request.headers.get("Origin")
+        if origin and not is_same_origin(origin, request.host):
+            if not origin_allowed(origin, origins):
+                return empty(403)
+            if request.method == "OPTIONS":
+                return cors_preflight(origin, origins, _methods_for(app, path))
+            g.cors_origin = origin
+        if check_host:
+            refused = host_check(request)
+            if refused is not None:
+                allowed = allow_header(_methods_for(app, path))
+                if allowed:
+                    refused.headers["Allow"] = allowed
+                return refused
+        unauthorized = authorization_failure(request, config.token)
+        if unauthorized is not None:
+            return unauthorized
+        if path.startswith(CONTROL_PREFIX + "/") or path == CONTROL_PREFIX:
+            return None
+        return _fire_faults(state, path)
+
+    @app.after_request
+    def finish_response(response: Response) -> Response:
+        origin = g.get("cors_origin")
+        if origin and not g.get("bypass"):
+            add_cors_headers(response, origin, origins)
+        for fault in g.get("body_faults", ()):
+            _spoil(response, fault)
+        # Go writes reason phrases in title case; Werkzeug would send "METHOD NOT ALLOWED".
+        response.status = f"{response.status_code} {_reason_phrase(response.status_code)}"
+        if not request.path.startswith(CONTROL_PREFIX + "/"):
+            _log(state, response)
+        return response
+
+    @app.errorhandler(NotFound)
+    def not_found(_: NotFound) -> Response:
+        from .responses import not_found as text_404
+
+        return text_404()
+
+    @app.errorhandler(MethodNotAllowed)
+    def method_not_allowed(error: MethodNotAllowed) -> Response:
+        from .responses import method_not_allowed as text_405
+
+        return text_405(error.valid_methods or ())
+
+
+def _reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "status code " + str(status)
+
+
+def _fire_faults(state: MockState, path: str) -> Response | None:
+    faults = state.faults.take(request.method, path)
+    header = request.headers.get(FAULT_HEADER)
+    if header:
+        try:
+            faults += parse_fault_header(header, request.method, path)
+        except FaultError as error:
+            return error_response(400, str(error))
+    body_faults = []
+    for fault in faults:
+        if fault.kind is FaultKind.LATENCY:
+            time.sleep((fault.value or 0) / 1000)
+        elif fault.kind is FaultKind.STATUS:
+            status = fault.value or 500
+            return error_response(status, status_error_text(status))
+        else:
+            body_faults.append(fault.kind)
+    g.body_faults = body_faults
+    return None
+
+
+def _spoil(response: Response, kind: Any) -> None:
+    body = response.get_data()
+    if kind is FaultKind.MALFORMED:
+        response.set_data(body[: max(1, len(body) // 2)])
+        response.status_code = 200
+    elif kind is FaultKind.TRUNCATE:
+        response.set_data(body[: len(body) // 2])
+        response.headers["Content-Length"] = str(len(body))
+    elif kind is FaultKind.DROP:
+        request.environ[DROP_CONNECTION] = True
+
+
+def _log(state: MockState, response: Response) -> None:
+    elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    path = request.full_path if request.query_string else request.path
+    state.requests.record(
+        request.method,
+        path,
+        response.status_code,
+        dict(request.headers),
+        request.get_data(cache=True),
+        format_timestamp(state.clock.now()),
+    )
+    if state.config.log_requests:
+        shown = request.path + ("?…" if request.query_string else "")
+        access_log.info('%s "%s %s" %d %.1fms', request.remote_addr, request.method, shown, response.status_code, elapsed_ms)

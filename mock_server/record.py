@@ -1,0 +1,54 @@
+"""`ollama-mock record`: snapshot a live server's `/api/tags` and `/api/ps` into a fixture file."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ollama_contract_kit.client import OllamaClient
+from ollama_contract_kit.openapi.timestamps import parse_timestamp
+
+from .fixtures import build_world_document
+
+_FOREVER_AFTER_SECONDS = 20 * 365 * 24 * 3600
+_FOOTPRINT_FIELDS = ("size", "size_vram", "context_length")
+
+
+def snapshot(client: OllamaClient, now: datetime | None = None) -> dict[str, Any]:
+    """A fixture document of what the server has installed and running, keep-alives made relative."""
+    moment = now or datetime.now(timezone.utc)
+    installed = client.installed_models()
+    running = client.ps()["models"]
+    models: dict[str, dict[str, Any]] = {}
+    for item in installed:
+        entry = {key: item[key] for key in ("name", "modified_at", "size", "digest", "details") if key in item}
+        if item.get("capabilities"):
+            entry["capabilities"] = list(item["capabilities"])
+        models[item["name"]] = entry
+    running_entries = []
+    for item in running:
+        footprint = {key: item[key] for key in _FOOTPRINT_FIELDS if key in item}
+        model = models.setdefault(
+            item["name"],
+            {"name": item["name"], "size": item["size"], "digest": item["digest"], "details": item["details"]},
+        )
+        model["loaded"] = footprint
+        remaining = (parse_timestamp(item["expires_at"]) - moment).total_seconds()
+        keep_alive = -1 if remaining > _FOREVER_AFTER_SECONDS else max(1, round(remaining))
+        running_entries.append({"model": item["name"], "keep_alive": keep_alive} | footprint)
+    document = {"version": client.version(), "models": list(models.values()), "running": running_entries}
+    build_world_document(document, f"snapshot of {client.url}")
+    return document
+
+
+def write_fixture(document: dict[str, Any], path: Path) -> None:
+    """Write the fixture as JSON (`.json`) or YAML (anything else)."""
+    if path.suffix.lower() == ".json":
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,47 @@
+"""The log of answered requests that tests read through the control API or the handle."""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from ollama_contract_kit.client.headers import mask_headers
+
+MAX_LOGGED = 1000
+MAX_BODY_CHARS = 64 * 1024
+
+
+class RequestLog:
+    """The last MAX_LOGGED requests, oldest first, secrets masked."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_LOGGED)
+
+    def record(
+        self, method: str, path: str, status: int, headers: Mapping[str, str], body: bytes, time: str
+    ) -> None:
+        """Add one answered request."""
+        text = body[:MAX_BODY_CHARS].decode("utf-8", errors="replace") if body else None
+        entry = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "headers": mask_headers(headers),
+            "body": text,
+            "time": time,
+        }
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """A copy of the log."""
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        """Forget every request."""
+        with self._lock:
+            self._entries.clear()

@@ -1,0 +1,179 @@
+"""The control API under `/_mock/`: world, lifecycle, clock, faults and the request log."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from ollama_contract_kit.openapi import validator_for
+
+from .durations import KeepAliveError, parse_keep_alive
+from ollama_contract_kit.openapi.timestamps import format_timestamp, parse_timestamp
+from .faults import FaultError, fault_from_json
+from .fixtures import FixtureError, build_world_document, installed_to_fixture, running_to_fixture
+from .responses import error_response, json_response
+from .state import MockState
+from .wire import ps_entry
+
+CONTROL_PREFIX = "/_mock"
+control_routes = Blueprint("control", __name__, url_prefix=CONTROL_PREFIX)
+
+
+class _Invalid(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _state() -> MockState:
+    state: MockState = current_app.extensions["ollama_mock"]
+    return state
+
+
+def _body(schema: str) -> Any:
+    try:
+        data = json.loads(request.get_data() or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise _Invalid(f"the body is not JSON: {error}") from None
+    problems = validator_for("control", schema).problems(data)
+    if problems:
+        raise _Invalid(f"{schema}: {problems[0]}")
+    return data
+
+
+@control_routes.errorhandler(_Invalid)
+def _invalid(error: _Invalid) -> Response:
+    return error_response(error.status, str(error))
+
+
+def world_json(state: MockState) -> dict[str, Any]:
+    """The world as a fixture document, running models with absolute `expires_at`."""
+    return {
+        "version": state.world.version,
+        "models": [installed_to_fixture(model) for model in state.world.installed()],
+        "running": [running_to_fixture(running) for running in state.world.listing().models],
+    }
+
+
+@control_routes.get("/world")
+def get_world() -> Response:
+    """The current world."""
+    return json_response(world_json(_state()))
+
+
+@control_routes.put("/world")
+def replace_world() -> Response:
+    """Replace the world with a fixture document."""
+    try:
+        document = build_world_document(_body("World"), "request body")
+    except FixtureError as error:
+        raise _Invalid(str(error)) from None
+    _state().apply(document)
+    return json_response(world_json(_state()))
+
+
+@control_routes.post("/reset")
+def reset() -> Response:
+    """Back to the world, clock, faults and log of the start."""
+    _state().reset()
+    return json_response(world_json(_state()))
+
+
+def _model(name: str) -> Any:
+    model = _state().world.find(name)
+    if model is None:
+        raise _Invalid(f"model '{name}' not found", status=404)
+    return model
+
+
+@control_routes.post("/load")
+def load() -> Response:
+    """Load a model as `/api/generate` would."""
+    data = _body("LoadRequest")
+    try:
+        keep_alive = parse_keep_alive(data.get("keep_alive"))
+    except KeepAliveError as error:
+        raise _Invalid(str(error)) from None
+    return json_response(ps_entry(_state().world.load(_model(data["model"]), keep_alive)))
+
+
+@control_routes.post("/unload")
+def unload() -> Response:
+    """Unload a model at once."""
+    data = _body("UnloadRequest")
+    state = _state()
+    state.world.unload(_model(data["model"]))
+    return json_response({"models": [ps_entry(running) for running in state.world.listing().models]})
+
+
+def _clock_json() -> Response:
+    clock = _state().clock
+    return json_response({"now": format_timestamp(clock.now()), "frozen": clock.frozen})
+
+
+@control_routes.get("/clock")
+def get_clock() -> Response:
+    """The clock."""
+    return _clock_json()
+
+
+@control_routes.put("/clock")
+def set_clock() -> Response:
+    """Freeze (optionally at a time) or release the clock."""
+    data = _body("ClockUpdate")
+    clock = _state().clock
+    if data["frozen"]:
+        clock.freeze(parse_timestamp(data["now"]) if "now" in data else None)
+    else:
+        clock.resume()
+    return _clock_json()
+
+
+@control_routes.post("/clock/advance")
+def advance_clock() -> Response:
+    """Move the clock forward."""
+    _state().clock.advance(float(_body("AdvanceRequest")["seconds"]))
+    return _clock_json()
+
+
+def _faults_json() -> Response:
+    return json_response({"faults": [fault.to_json() for fault in _state().faults.listed()]})
+
+
+@control_routes.get("/faults")
+def list_faults() -> Response:
+    """The faults in force."""
+    return _faults_json()
+
+
+@control_routes.post("/faults")
+def add_fault() -> Response:
+    """Add a fault."""
+    try:
+        fault = fault_from_json(_body("Fault"), "request body")
+    except FaultError as error:
+        raise _Invalid(str(error)) from None
+    _state().faults.add(fault)
+    return _faults_json()
+
+
+@control_routes.delete("/faults")
+def clear_faults() -> Response:
+    """Remove every fault."""
+    _state().faults.clear()
+    return _faults_json()
+
+
+@control_routes.get("/requests")
+def list_requests() -> Response:
+    """The request log."""
+    return json_response({"requests": _state().requests.entries()})
+
+
+@control_routes.delete("/requests")
+def clear_requests() -> Response:
+    """Empty the request log."""
+    _state().requests.clear()
+    return json_response({"requests": []})

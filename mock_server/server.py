@@ -1,0 +1,187 @@
+"""Serving the mock: waitress in one process, and a handle that runs it on a free port for tests."""
+
+from __future__ import annotations
+
+import errno
+import threading
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from flask import Flask
+from waitress.server import create_server
+
+from .app import create_app
+from .config import MockConfig
+from ollama_contract_kit.openapi.timestamps import format_timestamp
+from .faults import Fault, FaultKind, fault_from_json
+from .fixtures import build_world_document, read_fixture_file
+from .state import MockState
+from .wire import ps_entry
+
+#: Worker threads of the WSGI server (state stays in one process).
+DEFAULT_THREADS = 8
+
+
+class MockServerError(Exception):
+    """The mock cannot be served (e.g. the port is taken)."""
+
+
+def bind_server(app: Flask, host: str, port: int, threads: int = DEFAULT_THREADS, loop_timeout: float = 1.0) -> Any:
+    """Create a waitress server bound to host:port, or raise MockServerError with a clear reason."""
+    try:
+        return create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="",
+            asyncore_loop_timeout=loop_timeout,
+            clear_untrusted_proxy_headers=True,
+            expose_tracebacks=False,
+        )
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise MockServerError(
+                f"port {port} on {host} is already in use (is a real Ollama running?); choose another with --port"
+            ) from None
+        if error.errno == errno.EADDRNOTAVAIL:
+            raise MockServerError(f"cannot listen on {host}: no such address on this machine") from None
+        raise MockServerError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
+def stop_server(server: Any) -> None:
+    """Close the listening socket and every connection, and stop the worker threads."""
+    server.close()
+    for channel in list(server._map.values()):
+        channel.close()
+    server.task_dispatcher.shutdown()
+
+
+class MockOllama:
+    """A mock Ollama on a free loopback port, in a background thread, with methods to steer it.
+
+    >>> with MockOllama() as mock:
+    ...     requests.get(mock.url + "/api/ps").json()
+    """
+
+    def __init__(self, config: MockConfig | None = None, *, host: str = "127.0.0.1", port: int = 0, **settings: Any):
+        self.config = replace(config or MockConfig(), bind_host=host, **settings)
+        self.host = host
+        self.port = port
+        self.app: Flask = create_app(self.config)
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def start(self) -> MockOllama:
+        """Start serving; returns self."""
+        if self._server is not None:
+            return self
+        self._server = bind_server(self.app, self.host, self.port, loop_timeout=0.1)
+        self.port = int(self._server.effective_port)
+        self._thread = threading.Thread(target=self._server.run, name=f"ollama-mock:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the server thread."""
+        if self._server is None:
+            return
+        stop_server(self._server)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> MockOllama:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The base URL clients use, base path included (`http://127.0.0.1:PORT/prefix`)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{self.config.normalized_base_path()}"
+
+    @property
+    def state(self) -> MockState:
+        """The server's state (world, clock, faults, request log)."""
+        state: MockState = self.app.extensions["ollama_mock"]
+        return state
+
+    # -- steering --------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the initial world, real time, start-up faults and an empty request log."""
+        self.state.reset()
+
+    def use_world(self, fixture: str | Path | dict[str, Any]) -> None:
+        """Replace the world with a fixture file or fixture data (validated)."""
+        if isinstance(fixture, dict):
+            document = build_world_document(fixture, "fixture data")
+        else:
+            document = read_fixture_file(fixture)
+        self.state.apply(document)
+
+    def load(self, model: str, keep_alive: float | None = None) -> dict[str, Any]:
+        """Load an installed model (seconds; negative is forever); returns its `/api/ps` entry."""
+        world = self.state.world
+        return ps_entry(world.load(world.require(model), None if keep_alive is None else _seconds(keep_alive)))
+
+    def unload(self, model: str) -> None:
+        """Unload a model at once."""
+        world = self.state.world
+        world.unload(world.require(model))
+
+    def running(self) -> list[dict[str, Any]]:
+        """What `/api/ps` lists now."""
+        return [ps_entry(running) for running in self.state.world.listing().models]
+
+    def now(self) -> str:
+        """The mock's current time, as Ollama writes times."""
+        return format_timestamp(self.state.clock.now())
+
+    def freeze(self, at: datetime | None = None) -> None:
+        """Stop the clock (at `at`, aware, or now)."""
+        self.state.clock.freeze(at)
+
+    def resume(self) -> None:
+        """Let the clock run again."""
+        self.state.clock.resume()
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward; models whose time passes expire."""
+        self.state.clock.advance(seconds)
+
+    def add_fault(self, route: str, kind: FaultKind | str, value: int | None = None, times: int | None = None) -> Fault:
+        """Add a fault (`add_fault("GET /api/ps", "status", 503, times=1)`)."""
+        data: dict[str, Any] = {"route": route, "kind": FaultKind(kind).value}
+        if value is not None:
+            data["value"] = value
+        if times is not None:
+            data["times"] = times
+        fault = fault_from_json(data)
+        self.state.faults.add(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Remove every fault."""
+        self.state.faults.clear()
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """The answered requests, oldest first (secrets masked)."""
+        return self.state.requests.entries()
+
+
+def _seconds(keep_alive: float) -> float:
+    from .durations import parse_keep_alive
+
+    seconds = parse_keep_alive(keep_alive)
+    return 0.0 if seconds is None else seconds

@@ -1,0 +1,77 @@
+"""Everything one mock server holds, shared by its request threads and its test handle."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from .clock import Clock
+from .config import MockConfig
+from .encoding import go_json
+from .faults import FaultBook
+from .fixtures import WorldDocument, default_fixture, read_fixture_file
+from .requestlog import RequestLog
+from .wire import ps_entry
+from .world import World
+
+
+@dataclass(frozen=True)
+class _CachedBody:
+    generation: int
+    valid_until: datetime | None
+    body: bytes
+
+
+class MockState:
+    """The world, clock, faults and request log of one server, plus the world it started with."""
+
+    def __init__(self, config: MockConfig) -> None:
+        self.config = config
+        self.clock = Clock(config.timezone)
+        self.initial = config.world or (read_fixture_file(config.fixtures) if config.fixtures else default_fixture())
+        self.world = World(
+            self.clock, unload_delay_seconds=config.unload_delay, max_loaded=config.max_loaded
+        )
+        self.faults = FaultBook(config.faults)
+        self.requests = RequestLog()
+        self._ps_cache: _CachedBody | None = None
+        self._ps_lock = threading.Lock()
+        self.apply(self.initial)
+
+    def apply(self, document: WorldDocument) -> None:
+        """Make `document` the world: install its models and load its running ones from now."""
+        self.world.replace(document.models, document.version)
+        for seed in document.running:
+            self.world.load(
+                seed.model,
+                seed.keep_alive_seconds,
+                expires_at=seed.expires_at,
+                size=seed.size,
+                size_vram=seed.size_vram,
+                context_length=seed.context_length,
+            )
+
+    def reset(self) -> None:
+        """Back to the start: initial world, real time, start-up faults, empty request log."""
+        self.clock.reset()
+        self.apply(self.initial)
+        self.faults.reset()
+        self.requests.clear()
+
+    def ps_body(self) -> bytes:
+        """The `/api/ps` body, rebuilt only when the world changed or a listed model expired."""
+        cached = self._ps_cache
+        now = self.clock.now()
+        if (
+            cached is not None
+            and cached.generation == self.world.generation
+            and (cached.valid_until is None or now < cached.valid_until)
+        ):
+            return cached.body
+        with self._ps_lock:
+            listing = self.world.listing()
+            body = go_json({"models": [ps_entry(model) for model in listing.models]})
+            valid_until = min((model.listed_until for model in listing.models), default=None)
+            self._ps_cache = _CachedBody(listing.generation, valid_until, body)
+            return body

@@ -1,0 +1,157 @@
+"""The mock's world: installed models, running models, and the load/unload lifecycle."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from .clock import Clock
+from .durations import DEFAULT_KEEP_ALIVE_SECONDS
+from .models import InstalledModel, RunningModel
+from .names import parse_model_name
+
+
+
+class UnknownModel(LookupError):
+    """The named model is not installed."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The running models at one instant, and the world generation they were read at."""
+
+    generation: int
+    models: tuple[RunningModel, ...]
+
+
+def expiry_after(now: datetime, keep_alive_seconds: float) -> datetime:
+    """`now` plus a keep-alive, capped where datetime ends (a forever keep-alive is ~292 years)."""
+    try:
+        return now + timedelta(seconds=keep_alive_seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=now.tzinfo)
+
+
+class World:
+    """Thread-safe state of one mock server; every change bumps `generation`."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        installed: Iterable[InstalledModel] = (),
+        version: str = "0.33.0",
+        unload_delay_seconds: float = 0.0,
+        max_loaded: int | None = None,
+    ) -> None:
+        self.clock = clock
+        self.unload_delay_seconds = unload_delay_seconds
+        self.max_loaded = max_loaded
+        self._lock = threading.RLock()
+        self._installed: dict[str, InstalledModel] = {}
+        self._running: dict[str, RunningModel] = {}
+        self.version = version
+        self.generation = 0
+        self.replace(installed, version)
+
+    # -- what is installed -------------------------------------------------------------------------
+
+    def replace(self, installed: Iterable[InstalledModel], version: str) -> None:
+        """Install exactly `installed` (newest first as `/api/tags` lists them) and stop everything."""
+        with self._lock:
+            models = sorted(installed, key=lambda model: model.modified_at, reverse=True)
+            self._installed = {model.key: model for model in models}
+            self._running = {}
+            self.version = version
+            self.generation += 1
+
+    def installed(self) -> tuple[InstalledModel, ...]:
+        """The installed models, newest `modified_at` first."""
+        with self._lock:
+            return tuple(self._installed.values())
+
+    def find(self, name: str) -> InstalledModel | None:
+        """The installed model a request's name means (case-insensitive, defaults filled), if any."""
+        parsed = parse_model_name(name)
+        if parsed is None:
+            return None
+        with self._lock:
+            return self._installed.get(parsed.key)
+
+    def require(self, name: str) -> InstalledModel:
+        """Like `find`, but raise UnknownModel naming the model."""
+        model = self.find(name)
+        if model is None:
+            raise UnknownModel(name)
+        return model
+
+    # -- the lifecycle -----------------------------------------------------------------------------
+
+    def load(
+        self,
+        model: InstalledModel,
+        keep_alive_seconds: float | None,
+        *,
+        expires_at: datetime | None = None,
+        size: int | None = None,
+        size_vram: int | None = None,
+        context_length: int | None = None,
+    ) -> RunningModel:
+        """Load (or refresh) a model. No keep-alive keeps the current one (5 minutes at first load)."""
+        with self._lock:
+            now = self.clock.now()
+            self._expire(now)
+            current = self._running.get(model.key)
+            if keep_alive_seconds is None:
+                keep_alive_seconds = current.keep_alive_seconds if current else DEFAULT_KEEP_ALIVE_SECONDS
+            if current is None:
+                self._make_room(now)
+            footprint = model.loaded
+            running = RunningModel(
+                model=model,
+                expires_at=expires_at or expiry_after(now, keep_alive_seconds),
+                keep_alive_seconds=keep_alive_seconds,
+                size=size if size is not None else footprint.size,
+                size_vram=size_vram if size_vram is not None else footprint.size_vram,
+                context_length=context_length if context_length is not None else footprint.context_length,
+                unload_delay_seconds=self.unload_delay_seconds,
+            )
+            self._running[model.key] = running
+            self.generation += 1
+            return running
+
+    def unload(self, model: InstalledModel) -> None:
+        """Expire a model now (keep_alive 0); it stays listed for the unload delay, if any."""
+        with self._lock:
+            current = self._running.get(model.key)
+            if current is None:
+                return
+            now = self.clock.now()
+            if self.unload_delay_seconds > 0:
+                self._running[model.key] = replace(current, expires_at=min(now, current.expires_at))
+            else:
+                del self._running[model.key]
+            self.generation += 1
+
+    def listing(self) -> Listing:
+        """The running models now, latest expiry first (whole seconds, then load order)."""
+        with self._lock:
+            self._expire(self.clock.now())
+            models = sorted(self._running.values(), key=lambda m: int(m.expires_at.timestamp()), reverse=True)
+            return Listing(generation=self.generation, models=tuple(models))
+
+    def _expire(self, now: datetime) -> None:
+        gone = [key for key, running in self._running.items() if running.listed_until <= now]
+        for key in gone:
+            del self._running[key]
+        if gone:
+            self.generation += 1
+
+    def _make_room(self, now: datetime) -> None:
+        if self.max_loaded is None or len(self._running) < self.max_loaded:
+            return
+        soonest = min(self._running.values(), key=lambda running: running.expires_at)
+        del self._running[soonest.model.key]
+
+

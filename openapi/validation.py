@@ -1,0 +1,86 @@
+"""Validate JSON values against the contract's schemas, with errors that name the JSON path."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from .loader import DOCUMENTS, load_document, spec_path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One way a value breaks the contract: where (a JSON path) and why."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ContractViolation(ValueError):
+    """A value does not match the contract; `problems` lists each violation."""
+
+    def __init__(self, subject: str, problems: list[Problem]) -> None:
+        self.subject = subject
+        self.problems = problems
+        super().__init__(f"{subject}: {problems[0]}" if problems else subject)
+
+
+def _document_uri(document: str) -> str:
+    return spec_path(document).as_uri()
+
+
+@functools.cache
+def _registry() -> Registry:
+    resources = [
+        (_document_uri(name), Resource(contents=load_document(name), specification=DRAFT202012))
+        for name in DOCUMENTS
+    ]
+    return Registry().with_resources(resources)
+
+
+def _explain(error: ValidationError) -> Problem:
+    error = best_match([error]) if error.context else error
+    described = error.schema.get("description") if isinstance(error.schema, dict) else None
+    message = error.message
+    if error.validator in {"pattern", "format", "const", "enum"} and described:
+        message = f"{message}; expected {described.strip().splitlines()[0]}"
+    return Problem(path=error.json_path, message=message)
+
+
+class SchemaValidator:
+    """Validates values against one named schema of a contract document."""
+
+    def __init__(self, document: str, schema_name: str) -> None:
+        if schema_name not in load_document(document).get("components", {}).get("schemas", {}):
+            raise ValueError(f"{spec_path(document).name} has no schema {schema_name!r}")
+        self.name = schema_name
+        reference = {"$ref": f"{_document_uri(document)}#/components/schemas/{schema_name}"}
+        self._validator = Draft202012Validator(
+            reference, registry=_registry(), format_checker=FormatChecker()
+        )
+
+    def problems(self, value: Any) -> list[Problem]:
+        """Return every violation of the schema, in document order (empty when valid)."""
+        errors = sorted(self._validator.iter_errors(value), key=lambda error: list(error.absolute_path))
+        return [_explain(error) for error in errors]
+
+    def check(self, value: Any, subject: str) -> None:
+        """Raise ContractViolation naming `subject` when `value` breaks the schema."""
+        problems = self.problems(value)
+        if problems:
+            raise ContractViolation(subject, problems)
+
+
+@functools.cache
+def validator_for(document: str, schema_name: str) -> SchemaValidator:
+    """Return the (cached) validator of one schema, e.g. `validator_for("ollama", "PsResponse")`."""
+    return SchemaValidator(document, schema_name)

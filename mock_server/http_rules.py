@@ -51,7 +51,7 @@ def redirect_for_path(request: Request, routed: bool) -> Response | None:
     cleaned = posixpath.normpath(path) if path not in ("", "/") else "/"
     if cleaned.startswith("//"):
         cleaned = "/" + cleaned.lstrip("/")
-    if path.endswith("/") and path != "/" and cleaned != path.rstrip("/"):
+    if path.endswith("/") and cleaned != "/":
         cleaned += "/"
     query = ("?" + request.query_string.decode("latin-1")) if request.query_string else ""
     if cleaned != path:

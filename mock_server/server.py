@@ -15,6 +15,7 @@ from waitress.server import create_server
 
 from .app import create_app
 from .config import MockConfig
+from .durations import parse_keep_alive
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 from .faults import Fault, FaultKind, fault_from_json
 from .fixtures import build_world_document, read_fixture_file
@@ -74,6 +75,7 @@ class MockOllama:
         self.app: Flask = create_app(self.config)
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -83,15 +85,22 @@ class MockOllama:
             return self
         self._server = bind_server(self.app, self.host, self.port, loop_timeout=0.1)
         self.port = int(self._server.effective_port)
-        self._thread = threading.Thread(target=self._server.run, name=f"ollama-mock:{self.port}", daemon=True)
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._serve, args=(self._server,), name=f"ollama-mock:{self.port}", daemon=True)
         self._thread.start()
         return self
+
+    def _serve(self, server: Any) -> None:
+        # The loop thread closes its own sockets: closing them from another thread races with poll().
+        while not self._stopping.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
+        stop_server(server)
 
     def stop(self) -> None:
         """Stop serving and wait for the server thread."""
         if self._server is None:
             return
-        stop_server(self._server)
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
@@ -181,7 +190,5 @@ class MockOllama:
 
 
 def _seconds(keep_alive: float) -> float:
-    from .durations import parse_keep_alive
-
     seconds = parse_keep_alive(keep_alive)
     return 0.0 if seconds is None else seconds

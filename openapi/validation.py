@@ -52,7 +52,8 @@ def _explain(error: ValidationError) -> Problem:
     described = error.schema.get("description") if isinstance(error.schema, dict) else None
     message = error.message
     if error.validator in {"pattern", "format", "const", "enum"} and described:
-        message = f"{message}; expected {described.strip().splitlines()[0]}"
+        first_sentence = " ".join(described.split()).split(". ")[0].rstrip(".")
+        message = f"{message}; expected {first_sentence[0].lower()}{first_sentence[1:]}"
     return Problem(path=error.json_path, message=message)
 
 

@@ -1,0 +1,55 @@
+"""Shared fixtures: the real captures, a fresh mock app per test, and its test client."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ollama_contract_kit.mock_server import MockConfig, create_app
+
+REPO = Path(__file__).resolve().parent.parent
+REAL_PS = REPO.parent / "shared" / "real-ps"
+#: Captures that are hand-written documentation, not bodies a server sent (see PROVENANCE.md).
+HAND_WRITTEN = {"002_ollama-openapi-yaml_gemma3-no-name.json", "003_ollama-openapi-yaml_gemma4.json"}
+
+
+def real_captures() -> list[Path]:
+    """Every real `/api/ps` body in shared/real-ps (hand-written doc examples excluded)."""
+    return sorted(path for path in REAL_PS.glob("*.json") if path.name not in HAND_WRITTEN)
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not REAL_PS.is_dir():
+        raise pytest.UsageError(f"the real captures are missing: {REAL_PS}")
+
+
+@pytest.fixture
+def app() -> Flask:
+    """A fresh mock app (default world, quiet log)."""
+    return create_app(MockConfig(log_requests=False))
+
+
+@pytest.fixture
+def http(app: Flask) -> Iterator[FlaskClient]:
+    """A test client of the fresh mock app."""
+    with app.test_client() as client:
+        yield client
+
+
+def model_names(body: dict[str, Any]) -> list[str]:
+    return [model["name"] for model in body["models"]]
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

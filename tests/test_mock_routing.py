@@ -1,0 +1,94 @@
+"""Methods, unknown paths and redirects answered like Ollama's gin router."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+
+@pytest.mark.parametrize("method", ["HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def test_ps_answers_only_get(http: FlaskClient, method: str) -> None:
+    response = http.open("/api/ps", method=method, headers={"Host": "127.0.0.1:11434"})
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET"
+    assert response.headers["Content-Type"] == "text/plain"
+    assert response.headers["Content-Length"] == "22"
+    assert response.get_data() == (b"" if method == "HEAD" else b"405 method not allowed")
+    assert response.status == "405 Method Not Allowed"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [("PUT", "/api/tags", "HEAD, GET"), ("POST", "/", "HEAD, GET"), ("GET", "/api/generate", "POST"), ("GET", "/api/chat", "POST"),
+     ("DELETE", "/api/version", "HEAD, GET"), ("GET", "/api/delete", "DELETE")],
+)
+def test_wrong_method_lists_allowed_methods_in_gin_order(http: FlaskClient, method: str, path: str, allow: str) -> None:
+    response = http.open(path, method=method)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allow
+
+
+@pytest.mark.parametrize("path", ["/", "/api/version", "/api/tags"])
+def test_head_is_routed_where_ollama_routes_it(http: FlaskClient, path: str) -> None:
+    get, head = http.get(path), http.head(path)
+    assert head.status_code == 200
+    assert head.get_data() == b""
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]
+
+
+def test_root_says_ollama_is_running(http: FlaskClient) -> None:
+    response = http.get("/")
+    assert response.get_data() == b"Ollama is running"
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def test_version_is_json(http: FlaskClient) -> None:
+    assert http.get("/api/version").get_json() == {"version": "0.33.0"}
+
+
+@pytest.mark.parametrize("path", ["/API/PS", "/api/nothing", "/v2/ps", "/api/ps/x"])
+def test_unknown_path_is_plain_404(http: FlaskClient, path: str) -> None:
+    response = http.get(path)
+    assert response.status_code == 404
+    assert response.get_data() == b"404 page not found"
+    assert response.headers["Content-Type"] == "text/plain"
+
+
+def test_trailing_slash_redirects_get_with_301_keeping_the_query(http: FlaskClient) -> None:
+    response = http.get("/api/ps/?x=1")
+    assert response.status_code == 301
+    assert response.headers["Location"] == "/api/ps?x=1"
+    assert response.get_data() == b'<a href="/api/ps?x=1">Moved Permanently</a>.\n\n'
+
+
+def test_trailing_slash_on_post_redirects_with_307(http: FlaskClient) -> None:
+    response = http.post("/api/generate/", json={"model": "smollm2:360m"})
+    assert response.status_code == 307
+    assert response.headers["Location"] == "/api/generate"
+
+
+def test_trailing_slash_without_a_route_for_the_method_is_404(http: FlaskClient) -> None:
+    assert http.post("/api/ps/").status_code == 404
+
+
+@pytest.mark.parametrize(("path", "cleaned"), [("/api//ps", "/api/ps"), ("/api/./ps", "/api/ps"), ("/api/x/../ps", "/api/ps")])
+def test_unclean_paths_redirect_to_the_clean_one(http: FlaskClient, path: str, cleaned: str) -> None:
+    response = http.get(path)
+    assert response.status_code == 301
+    assert response.headers["Location"] == cleaned
+
+
+def test_routes_outside_the_mock_scope_are_routed_but_501(http: FlaskClient) -> None:
+    response = http.post("/api/pull", json={"model": "x"})
+    assert response.status_code == 501
+    assert "does not emulate" in response.get_json()["error"]
+    assert http.get("/api/show").headers["Allow"] == "POST"
+
+
+def test_tags_lists_installed_models_newest_first(http: FlaskClient) -> None:
+    models = http.get("/api/tags").get_json()["models"]
+    stamps = [model["modified_at"] for model in models]
+    assert len(models) == 6
+    assert [model["name"] for model in models][0] == "llama3.2:latest"
+    assert stamps == sorted(stamps, reverse=True)
+    assert any(model["details"]["families"] is None for model in models)

@@ -27,7 +27,11 @@ def _reason(error: requests.RequestException, timeout: float) -> str:
         return f"no answer within {timeout:g} s"
     if isinstance(error, requests.exceptions.ChunkedEncodingError) or "IncompleteRead" in text:
         return "the connection closed before the whole body arrived"
-    if "RemoteDisconnected" in text or "without response" in text or isinstance(error.__context__, http.client.RemoteDisconnected):
+    if (
+        "RemoteDisconnected" in text
+        or "without response" in text
+        or isinstance(error.__context__, http.client.RemoteDisconnected)
+    ):
         return "the server closed the connection without answering"
     if "Connection refused" in text or "ConnectionRefused" in text:
         return "connection refused (is the server running?)"
@@ -86,9 +90,7 @@ class OllamaClient:
         attempt = 0
         while True:
             try:
-                response = self._session.request(
-                    method, url, json=body, timeout=self.timeout, allow_redirects=True
-                )
+                response = self._session.request(method, url, json=body, timeout=self.timeout, allow_redirects=True)
                 response.content  # noqa: B018 - read the body now, so a cut body is a transport error
             except requests.RequestException as error:
                 if attempt < self.retries:

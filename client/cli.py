@@ -29,14 +29,18 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("prefix", nargs="?", default="", help="show only models whose name starts with this")
-    parser.add_argument("--url", help="server URL, may include a path prefix (default: $OLLAMA_HOST or 127.0.0.1:11434)")
+    parser.add_argument(
+        "--url", help="server URL, may include a path prefix (default: $OLLAMA_HOST or 127.0.0.1:11434)"
+    )
     parser.add_argument(
         "--headers",
         help="extra headers: a JSON object, a path to a .json file, or quoted pseudo-JSON such as "
         "\"{'Authorization':'Bearer x'}\"; values of secret headers are never printed",
     )
     parser.add_argument("--json", action="store_true", help="print the server's body as JSON instead of the table")
-    parser.add_argument("--timeout", type=_positive_seconds, default=10.0, help="seconds to wait for an answer (default 10)")
+    parser.add_argument(
+        "--timeout", type=_positive_seconds, default=10.0, help="seconds to wait for an answer (default 10)"
+    )
     parser.add_argument("--retries", type=int, default=0, help="retries on connection errors and 5xx (default 0)")
     return parser
 
@@ -55,8 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `ollama-ps`; returns the exit code."""
     arguments = build_parser().parse_args(argv)
     try:
-        with OllamaClient(arguments.url, headers=parse_headers(arguments.headers, "--headers"), timeout=arguments.timeout,
-                          retries=arguments.retries) as client:
+        with OllamaClient(
+            arguments.url,
+            headers=parse_headers(arguments.headers, "--headers"),
+            timeout=arguments.timeout,
+            retries=arguments.retries,
+        ) as client:
             if arguments.json:
                 print(json.dumps(client.ps(), indent=2, ensure_ascii=False))
             else:

@@ -68,7 +68,9 @@ def _decode_object(text: str, origin: str) -> Mapping[Any, Any]:
                 f"{origin}: not a JSON object ({json_error.msg} at line {json_error.lineno} column {json_error.colno})"
             ) from None
     if not isinstance(decoded, Mapping):
-        raise InvalidHeaders(f"{origin}: expected a JSON object of header names to values, got {type(decoded).__name__}")
+        raise InvalidHeaders(
+            f"{origin}: expected a JSON object of header names to values, got {type(decoded).__name__}"
+        )
     return decoded
 
 
@@ -85,8 +87,11 @@ def parse_headers(source: Mapping[str, Any] | str | None, origin: str = "headers
         return _from_mapping(_decode_object(text.strip("'\"") if text[0] != "{" else text, origin), origin)
     path = Path(text).expanduser()
     if not path.is_file():
-        raise InvalidHeaders(f"{origin}: neither a JSON object nor an existing file: {text[:80]!r}"
-                             if not is_probably_secret(text) else f"{origin}: neither a JSON object nor an existing file")
+        raise InvalidHeaders(
+            f"{origin}: neither a JSON object nor an existing file: {text[:80]!r}"
+            if not is_probably_secret(text)
+            else f"{origin}: neither a JSON object nor an existing file"
+        )
     try:
         content = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

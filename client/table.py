@@ -97,5 +97,5 @@ def render_table(models: Sequence[RunningModel], now: datetime | None = None, pr
     """The whole table, header first; rows filtered by name prefix like `ollama ps NAME`."""
     rows = [HEADERS, *table_rows([m for m in models if m.name.startswith(prefix)], now)]
     widths = [max(len(row[column]) for row in rows) for column in range(len(HEADERS))]
-    lines = [_PADDING.join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines = [_PADDING.join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines)

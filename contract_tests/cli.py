@@ -9,7 +9,9 @@ from collections.abc import Sequence
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `ollama-contract`."""
-    parser = argparse.ArgumentParser(prog="ollama-contract", description="Check an Ollama server against the /api/ps contract.")
+    parser = argparse.ArgumentParser(
+        prog="ollama-contract", description="Check an Ollama server against the /api/ps contract."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser("verify", help="check a live server")
     verify.add_argument("--url", required=True, help="the server, may include a path prefix")

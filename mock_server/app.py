@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -38,7 +38,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
     # Explicit paths: Flask cannot locate an instance folder inside a namespace package.
     app = Flask(__name__, root_path=here, instance_path=here)
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
-    app.url_rule_class = _ExactMethodsRule
+    app.url_rule_class = _ExactMethodsRule  # type: ignore[assignment]
     app.url_map.merge_slashes = False
     app.extensions["ollama_mock"] = state
     app.register_blueprint(ollama_routes)
@@ -51,7 +51,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
         app.logger.exception("ollama-mock failed while answering")
         return error_response(500, f"ollama-mock internal error: {type(error).__name__}")
 
-    app.wsgi_app = _outer_layer(app.wsgi_app, config.normalized_base_path())  # type: ignore[method-assign]
+    app.wsgi_app = _outer_layer(app.wsgi_app, config.normalized_base_path())  # type: ignore[method-assign,assignment]
     return app
 
 

@@ -46,7 +46,9 @@ def _timezone(text: str) -> tzinfo | None:
     try:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise argparse.ArgumentTypeError(f"expected local, UTC, ±hh:mm or a zone name like Europe/Berlin, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected local, UTC, ±hh:mm or a zone name like Europe/Berlin, got {text!r}"
+        ) from None
 
 
 def _port(text: str) -> int:
@@ -96,12 +98,27 @@ def serve_parser() -> argparse.ArgumentParser:
         default=os.environ.get("OLLAMA_ORIGINS", ""),
         help="extra allowed CORS origins, comma-separated, like OLLAMA_ORIGINS (default $OLLAMA_ORIGINS)",
     )
-    parser.add_argument("--timezone", type=_timezone, default=None, help="zone of expires_at: local (default), UTC, +05:30, Europe/Berlin")
-    parser.add_argument("--unload-delay", type=_non_negative, default=0.0, help="seconds an unloaded model stays listed (default 0)")
+    parser.add_argument(
+        "--timezone",
+        type=_timezone,
+        default=None,
+        help="zone of expires_at: local (default), UTC, +05:30, Europe/Berlin",
+    )
+    parser.add_argument(
+        "--unload-delay", type=_non_negative, default=0.0, help="seconds an unloaded model stays listed (default 0)"
+    )
     parser.add_argument("--max-loaded", type=int, default=None, help="evict when more models than this are loaded")
-    parser.add_argument("--fault", type=_fault, action="append", default=[], metavar="ROUTE=KIND[:VALUE][,times=N]",
-                        help="a fault from the start, e.g. 'GET /api/ps=status:503' or '*=latency:200' (repeatable)")
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=f"worker threads (default {DEFAULT_THREADS})")
+    parser.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="ROUTE=KIND[:VALUE][,times=N]",
+        help="a fault from the start, e.g. 'GET /api/ps=status:503' or '*=latency:200' (repeatable)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=DEFAULT_THREADS, help=f"worker threads (default {DEFAULT_THREADS})"
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     parser.add_argument("--check", action="store_true", help="validate the fixture file and exit")
     return parser
@@ -134,7 +151,9 @@ def record(argv: Sequence[str]) -> int:
     """`ollama-mock record`."""
     arguments = record_parser().parse_args(argv)
     try:
-        with OllamaClient(arguments.url, headers=parse_headers(arguments.headers, "--headers"), timeout=arguments.timeout) as client:
+        with OllamaClient(
+            arguments.url, headers=parse_headers(arguments.headers, "--headers"), timeout=arguments.timeout
+        ) as client:
             document = snapshot(client)
         write_fixture(document, arguments.out)
     except OllamaClientError as error:
@@ -143,8 +162,11 @@ def record(argv: Sequence[str]) -> int:
     except (FixtureError, OSError) as error:
         print(f"ollama-mock record: {error}", file=sys.stderr)
         return 2
-    print(f"ollama-mock record: wrote {len(document['models'])} models ({len(document['running'])} running) to {arguments.out}",
-          file=sys.stderr)
+    print(
+        f"ollama-mock record: wrote {len(document['models'])} models "
+        f"({len(document['running'])} running) to {arguments.out}",
+        file=sys.stderr,
+    )
     return 0
 
 

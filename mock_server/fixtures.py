@@ -12,9 +12,9 @@ from typing import Any
 
 from ollama_contract_kit.openapi import validator_for
 from ollama_contract_kit.openapi.loader import parse_yaml
+from ollama_contract_kit.openapi.timestamps import format_timestamp, parse_timestamp
 
 from .durations import KeepAliveError, parse_keep_alive
-from ollama_contract_kit.openapi.timestamps import format_timestamp, parse_timestamp
 from .models import Footprint, InstalledModel, RunningModel
 from .names import parse_model_name
 
@@ -80,7 +80,9 @@ def parse_fixture_text(text: str, source: str) -> WorldDocument:
     try:
         data = json.loads(text) if text.lstrip().startswith("{") else parse_yaml(text)
     except json.JSONDecodeError as error:
-        raise FixtureError(source, [f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"]) from None
+        raise FixtureError(
+            source, [f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"]
+        ) from None
     except Exception as error:  # yaml.YAMLError and friends: report, never a traceback
         raise FixtureError(source, [f"not valid YAML: {error}"]) from None
     return build_world_document(data, source)
@@ -111,7 +113,9 @@ def _installed_models(entries: list[Mapping[str, Any]]) -> tuple[dict[str, Insta
             problems.append(f"{where}.name: {entry['name']!r} is not a valid Ollama model name")
             continue
         if parsed.key in first_index:
-            problems.append(f"{where}.name: {entry['name']!r} is installed twice (also $.models[{first_index[parsed.key]}])")
+            problems.append(
+                f"{where}.name: {entry['name']!r} is installed twice (also $.models[{first_index[parsed.key]}])"
+            )
             continue
         loaded = entry.get("loaded", {})
         footprint = Footprint(
@@ -120,7 +124,9 @@ def _installed_models(entries: list[Mapping[str, Any]]) -> tuple[dict[str, Insta
             context_length=loaded.get("context_length", DEFAULT_CONTEXT_LENGTH),
         )
         if footprint.size_vram > footprint.size:
-            problems.append(f"{where}.loaded.size_vram: {footprint.size_vram} is more than the loaded size {footprint.size}")
+            problems.append(
+                f"{where}.loaded.size_vram: {footprint.size_vram} is more than the loaded size {footprint.size}"
+            )
         first_index[parsed.key] = index
         models[parsed.key] = InstalledModel(
             name=parsed.display_shortest(),
@@ -201,5 +207,3 @@ def running_to_fixture(running: RunningModel, now: datetime | None = None) -> di
         entry["keep_alive"] = -1 if remaining > _FOREVER_THRESHOLD_SECONDS else max(0, round(remaining))
     entry.update(size=running.size, size_vram=running.size_vram, context_length=running.context_length)
     return entry
-
-

@@ -57,7 +57,9 @@ def redirect_for_path(request: Request, routed: bool) -> Response | None:
     if cleaned != path:
         return _redirect(request.script_root + cleaned + query, 301, request.method)
     if routed and path.endswith("/") and path != "/":
-        return _redirect(request.script_root + path.rstrip("/") + query, 301 if request.method == "GET" else 307, request.method)
+        return _redirect(
+            request.script_root + path.rstrip("/") + query, 301 if request.method == "GET" else 307, request.method
+        )
     return None
 
 

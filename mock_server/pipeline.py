@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
 import time
+from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from ollama_contract_kit.openapi.timestamps import format_timestamp
+
 from .faults import FAULT_HEADER, FaultError, FaultKind, parse_fault_header, status_error_text
 from .http_rules import (
     add_cors_headers,
@@ -152,4 +153,6 @@ def _log(state: MockState, response: Response) -> None:
     )
     if state.config.log_requests:
         shown = request.path + ("?…" if request.query_string else "")
-        access_log.info('%s "%s %s" %d %.1fms', request.remote_addr, request.method, shown, response.status_code, elapsed_ms)
+        access_log.info(
+            '%s "%s %s" %d %.1fms', request.remote_addr, request.method, shown, response.status_code, elapsed_ms
+        )

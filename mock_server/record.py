@@ -25,7 +25,9 @@ def snapshot(client: OllamaClient, now: datetime | None = None) -> dict[str, Any
     running = client.ps()["models"]
     models: dict[str, dict[str, Any]] = {}
     for item in installed:
-        entry = {key: item[key] for key in ("name", "modified_at", "size", "digest", "details") if key in item}
+        entry: dict[str, Any] = {
+            key: item[key] for key in ("name", "modified_at", "size", "digest", "details") if key in item
+        }
         if item.get("capabilities"):
             entry["capabilities"] = list(item["capabilities"])
         models[item["name"]] = entry

@@ -20,9 +20,7 @@ class RequestLog:
         self._lock = threading.Lock()
         self._entries: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_LOGGED)
 
-    def record(
-        self, method: str, path: str, status: int, headers: Mapping[str, str], body: bytes, time: str
-    ) -> None:
+    def record(self, method: str, path: str, status: int, headers: Mapping[str, str], body: bytes, time: str) -> None:
         """Add one answered request."""
         text = body[:MAX_BODY_CHARS].decode("utf-8", errors="replace") if body else None
         entry = {

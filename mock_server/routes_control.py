@@ -8,9 +8,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from ollama_contract_kit.openapi import validator_for
+from ollama_contract_kit.openapi.timestamps import format_timestamp, parse_timestamp
 
 from .durations import KeepAliveError, parse_keep_alive
-from ollama_contract_kit.openapi.timestamps import format_timestamp, parse_timestamp
 from .faults import FaultError, fault_from_json
 from .fixtures import FixtureError, build_world_document, installed_to_fixture, running_to_fixture
 from .responses import error_response, json_response

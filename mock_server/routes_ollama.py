@@ -71,7 +71,9 @@ def ps() -> Response:
 
 def _installed_or_error(name: str, missing_is: int) -> InstalledModel | Response:
     if not name.strip():
-        return error_response(404, "model '' not found") if missing_is == 404 else error_response(400, "model is required")
+        return (
+            error_response(404, "model '' not found") if missing_is == 404 else error_response(400, "model is required")
+        )
     if parse_model_name(name) is None:
         return error_response(400, "invalid model name")
     model = _state().world.find(name)
@@ -80,9 +82,7 @@ def _installed_or_error(name: str, missing_is: int) -> InstalledModel | Response
     return model
 
 
-def _answer(
-    request_data: dict[str, Any], model: InstalledModel, chunks: list[dict[str, Any]]
-) -> Response:
+def _answer(request_data: dict[str, Any], model: InstalledModel, chunks: list[dict[str, Any]]) -> Response:
     state = _state()
     if request_data["keep_alive"] == 0:
         state.world.unload(model)
@@ -91,7 +91,9 @@ def _answer(
     return Response(ndjson_lines(chunks), content_type="application/x-ndjson")
 
 
-def _lifecycle(request_data: dict[str, Any], model: InstalledModel, empty_answer: dict[str, Any], verb: str) -> Response | None:
+def _lifecycle(
+    request_data: dict[str, Any], model: InstalledModel, empty_answer: dict[str, Any], verb: str
+) -> Response | None:
     """Handle load/unload-only requests and the capability check; None means: go on and answer."""
     state = _state()
     name = request_data["model"]
@@ -140,13 +142,15 @@ def chat() -> Response:
     now = created_at(_state().clock.now())
     messages = data.get("messages") or []
     empty_answer = (
-        {} if messages else {"model": name, "created_at": now, "message": {"role": "assistant", "content": ""}, "done": True}
+        {}
+        if messages
+        else {"model": name, "created_at": now, "message": {"role": "assistant", "content": ""}, "done": True}
     )
     early = _lifecycle(data, model, empty_answer, "chat")
     if early is not None:
         return early
     last = messages[-1] if isinstance(messages[-1], dict) else {}
-    content = last.get("content") if isinstance(last.get("content"), str) else ""
+    content = str(last.get("content") or "")
     return _answer(data, model, chat_chunks(name, content, now))
 
 
@@ -157,5 +161,8 @@ def unemulated(path: str) -> Response:
 
 for _path, _methods in UNEMULATED_ROUTES:
     ollama_routes.add_url_rule(
-        _path, endpoint=f"unemulated{_path.replace('/', '_')}", view_func=lambda p=_path: unemulated(p), methods=list(_methods)
+        _path,
+        endpoint=f"unemulated{_path.replace('/', '_')}",
+        view_func=lambda p=_path: unemulated(p),
+        methods=list(_methods),
     )

@@ -13,10 +13,11 @@ from typing import Any
 from flask import Flask
 from waitress.server import create_server
 
+from ollama_contract_kit.openapi.timestamps import format_timestamp
+
 from .app import create_app
 from .config import MockConfig
 from .durations import parse_keep_alive
-from ollama_contract_kit.openapi.timestamps import format_timestamp
 from .faults import Fault, FaultKind, fault_from_json
 from .fixtures import build_world_document, read_fixture_file
 from .state import MockState
@@ -86,7 +87,9 @@ class MockOllama:
         self._server = bind_server(self.app, self.host, self.port, loop_timeout=0.1)
         self.port = int(self._server.effective_port)
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._serve, args=(self._server,), name=f"ollama-mock:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, args=(self._server,), name=f"ollama-mock:{self.port}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -109,7 +112,9 @@ class MockOllama:
     def __enter__(self) -> MockOllama:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property

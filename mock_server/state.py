@@ -30,9 +30,7 @@ class MockState:
         self.config = config
         self.clock = Clock(config.timezone)
         self.initial = config.world or (read_fixture_file(config.fixtures) if config.fixtures else default_fixture())
-        self.world = World(
-            self.clock, unload_delay_seconds=config.unload_delay, max_loaded=config.max_loaded
-        )
+        self.world = World(self.clock, unload_delay_seconds=config.unload_delay, max_loaded=config.max_loaded)
         self.faults = FaultBook(config.faults)
         self.requests = RequestLog()
         self._ps_cache: _CachedBody | None = None

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ollama_contract_kit.openapi.timestamps import format_timestamp
+
 from .models import PS_DETAIL_FIELDS, InstalledModel, RunningModel
 
 

@@ -13,7 +13,6 @@ from .models import InstalledModel, RunningModel
 from .names import parse_model_name
 
 
-
 class UnknownModel(LookupError):
     """The named model is not installed."""
 
@@ -153,5 +152,3 @@ class World:
             return
         soonest = min(self._running.values(), key=lambda running: running.expires_at)
         del self._running[soonest.model.key]
-
-

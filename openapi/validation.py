@@ -8,7 +8,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from .loader import DOCUMENTS, load_document, spec_path
@@ -40,10 +40,7 @@ def _document_uri(document: str) -> str:
 
 @functools.cache
 def _registry() -> Registry:
-    resources = [
-        (_document_uri(name), Resource(contents=load_document(name), specification=DRAFT202012))
-        for name in DOCUMENTS
-    ]
+    resources = [(_document_uri(name), DRAFT202012.create_resource(load_document(name))) for name in DOCUMENTS]
     return Registry().with_resources(resources)
 
 
@@ -65,9 +62,7 @@ class SchemaValidator:
             raise ValueError(f"{spec_path(document).name} has no schema {schema_name!r}")
         self.name = schema_name
         reference = {"$ref": f"{_document_uri(document)}#/components/schemas/{schema_name}"}
-        self._validator = Draft202012Validator(
-            reference, registry=_registry(), format_checker=FormatChecker()
-        )
+        self._validator = Draft202012Validator(reference, registry=_registry(), format_checker=FormatChecker())
 
     def problems(self, value: Any) -> list[Problem]:
         """Return every violation of the schema, in document order (empty when valid)."""

@@ -14,7 +14,8 @@ MODEL = f"""
   - name: smollm2:360m
     size: 725566512
     digest: {DIGEST}
-    details: {{parent_model: "", format: gguf, family: llama, families: [llama], parameter_size: 361.82M, quantization_level: F16}}
+    details: {{parent_model: "", format: gguf, family: llama, families: [llama],
+              parameter_size: 361.82M, quantization_level: F16}}
 """
 
 
@@ -42,7 +43,8 @@ def test_json_fixture_is_accepted(tmp_path: Path) -> None:
     fixture = tmp_path / "world.json"
     fixture.write_text(
         '{"models": [{"name": "tiny", "size": 1, "digest": "' + DIGEST + '", "details": {"parent_model": "", '
-        '"format": "gguf", "family": "llama", "families": null, "parameter_size": "1M", "quantization_level": "Q4_0"}}],'
+        '"format": "gguf", "family": "llama", "families": null, "parameter_size": "1M", '
+        '"quantization_level": "Q4_0"}}],'
         ' "running": [{"model": "TINY:latest", "keep_alive": "1h"}]}'
     )
     world = read_fixture_file(fixture)
@@ -56,17 +58,63 @@ BAD_FIXTURES = [
     ("top level a list", "- a\n- b\n", "$", "is not of type 'object'"),
     ("models missing", "running: []\n", "$", "'models' is a required property"),
     ("unknown top-level key (typo)", f"models:{MODEL}runing: []\n", "$", "'runing' was unexpected"),
-    ("digest with prefix", f"models:{MODEL.replace(DIGEST, 'sha256:' + DIGEST)}", "$.models[0].digest", "does not match"),
+    (
+        "digest with prefix",
+        f"models:{MODEL.replace(DIGEST, 'sha256:' + DIGEST)}",
+        "$.models[0].digest",
+        "does not match",
+    ),
     ("size negative", f"models:{MODEL.replace('725566512', '-1')}", "$.models[0].size", "less than the minimum"),
     ("families a string", f"models:{MODEL.replace('[llama]', 'llama')}", "$.models[0].details.families", "not of type"),
-    ("details missing a field", f"models:{MODEL.replace('family: llama, ', '')}", "$.models[0].details", "'family' is a required"),
-    ("invalid model name", f"models:{MODEL.replace('smollm2:360m', 'bad name!')}", "$.models[0].name", "not a valid Ollama model name"),
-    ("model installed twice", f"models:{MODEL}{MODEL.replace('smollm2:360m', 'SmolLM2:360m')}", "$.models[1].name", "installed twice"),
-    ("running model not installed", f"models:{MODEL}running:\n  - model: llama3.2\n", "$.running[0].model", "not one of the installed"),
-    ("keep_alive without unit", f"models:{MODEL}running:\n  - model: smollm2:360m\n    keep_alive: '10'\n", "$.running[0].keep_alive", ""),
-    ("keep_alive and expires_at", f"models:{MODEL}running:\n  - model: smollm2:360m\n    keep_alive: 5m\n    expires_at: '2030-01-01T00:00:00Z'\n", "$.running[0]", "should not be valid"),
-    ("size_vram above size", f"models:{MODEL}running:\n  - model: smollm2:360m\n    size: 10\n    size_vram: 20\n", "$.running[0].size_vram", "more than the loaded size"),
-    ("expires_at without zone", f"models:{MODEL}running:\n  - model: smollm2:360m\n    expires_at: '2030-01-01T00:00:00'\n", "$.running[0].expires_at", "does not match"),
+    (
+        "details missing a field",
+        f"models:{MODEL.replace('family: llama, ', '')}",
+        "$.models[0].details",
+        "'family' is a required",
+    ),
+    (
+        "invalid model name",
+        f"models:{MODEL.replace('smollm2:360m', 'bad name!')}",
+        "$.models[0].name",
+        "not a valid Ollama model name",
+    ),
+    (
+        "model installed twice",
+        f"models:{MODEL}{MODEL.replace('smollm2:360m', 'SmolLM2:360m')}",
+        "$.models[1].name",
+        "installed twice",
+    ),
+    (
+        "running model not installed",
+        f"models:{MODEL}running:\n  - model: llama3.2\n",
+        "$.running[0].model",
+        "not one of the installed",
+    ),
+    (
+        "keep_alive without unit",
+        f"models:{MODEL}running:\n  - model: smollm2:360m\n    keep_alive: '10'\n",
+        "$.running[0].keep_alive",
+        "",
+    ),
+    (
+        "keep_alive and expires_at",
+        f"models:{MODEL}running:\n  - model: smollm2:360m\n    keep_alive: 5m\n"
+        "    expires_at: '2030-01-01T00:00:00Z'\n",
+        "$.running[0]",
+        "should not be valid",
+    ),
+    (
+        "size_vram above size",
+        f"models:{MODEL}running:\n  - model: smollm2:360m\n    size: 10\n    size_vram: 20\n",
+        "$.running[0].size_vram",
+        "more than the loaded size",
+    ),
+    (
+        "expires_at without zone",
+        f"models:{MODEL}running:\n  - model: smollm2:360m\n    expires_at: '2030-01-01T00:00:00'\n",
+        "$.running[0].expires_at",
+        "does not match",
+    ),
 ]
 
 

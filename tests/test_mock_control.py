@@ -47,7 +47,9 @@ def test_load_of_unknown_model_is_404(http: FlaskClient) -> None:
 
 
 def test_clock_freezes_and_advances_expiring_models(http: FlaskClient) -> None:
-    frozen = _valid("ClockState", http.put("/_mock/clock", json={"frozen": True, "now": "2030-01-01T00:00:00Z"}).get_json())
+    frozen = _valid(
+        "ClockState", http.put("/_mock/clock", json={"frozen": True, "now": "2030-01-01T00:00:00Z"}).get_json()
+    )
     assert frozen["frozen"] is True and parse_timestamp(frozen["now"]).year == 2030
     http.post("/_mock/reset")
     http.put("/_mock/clock", json={"frozen": True})
@@ -59,9 +61,14 @@ def test_clock_freezes_and_advances_expiring_models(http: FlaskClient) -> None:
 
 @pytest.mark.parametrize(
     ("path", "body"),
-    [("/_mock/clock/advance", {"seconds": -1}), ("/_mock/clock", {"now": "x"}), ("/_mock/load", {"model": 3}),
-     ("/_mock/faults", {"route": "GET /api/ps", "kind": "explode"}), ("/_mock/faults", {"route": "GET /api/ps", "kind": "status"}),
-     ("/_mock/faults", {"route": "GET /api/ps", "kind": "status", "value": 200})],
+    [
+        ("/_mock/clock/advance", {"seconds": -1}),
+        ("/_mock/clock", {"now": "x"}),
+        ("/_mock/load", {"model": 3}),
+        ("/_mock/faults", {"route": "GET /api/ps", "kind": "explode"}),
+        ("/_mock/faults", {"route": "GET /api/ps", "kind": "status"}),
+        ("/_mock/faults", {"route": "GET /api/ps", "kind": "status", "value": 200}),
+    ],
 )
 def test_control_rejects_bad_bodies_with_a_reason(http: FlaskClient, path: str, body: Any) -> None:
     response = http.open(path, method="PUT" if path == "/_mock/clock" else "POST", json=body)
@@ -70,8 +77,12 @@ def test_control_rejects_bad_bodies_with_a_reason(http: FlaskClient, path: str, 
 
 
 def test_faults_are_listed_and_cleared(http: FlaskClient) -> None:
-    listed = http.post("/_mock/faults", json={"route": "GET /api/ps", "kind": "status", "value": 503, "times": 1}).get_json()
-    assert _valid("FaultList", listed)["faults"] == [{"route": "GET /api/ps", "kind": "status", "value": 503, "times": 1}]
+    listed = http.post(
+        "/_mock/faults", json={"route": "GET /api/ps", "kind": "status", "value": 503, "times": 1}
+    ).get_json()
+    assert _valid("FaultList", listed)["faults"] == [
+        {"route": "GET /api/ps", "kind": "status", "value": 503, "times": 1}
+    ]
     assert http.get("/api/ps").status_code == 503
     assert http.get("/api/ps").status_code == 200, "used up after one request"
     http.post("/_mock/faults", json={"route": "*", "kind": "status", "value": 500})

@@ -96,7 +96,9 @@ def test_cli_serves_and_stops_cleanly_on_signals(stop: signal.Signals) -> None:
     process = _start("--port", str(port), "--token", "tok-123")
     try:
         _wait_until_serving(f"http://127.0.0.1:{port}/", process)
-        response = requests.get(f"http://127.0.0.1:{port}/api/ps", headers={"Authorization": "Bearer tok-123"}, timeout=5)
+        response = requests.get(
+            f"http://127.0.0.1:{port}/api/ps", headers={"Authorization": "Bearer tok-123"}, timeout=5
+        )
         assert response.status_code == 200
         process.send_signal(stop)
         _, errors = process.communicate(timeout=10)
@@ -117,14 +119,20 @@ def test_busy_port_gives_one_clear_line() -> None:
         result = subprocess.run([*MOCK, "--port", str(port)], capture_output=True, text=True, timeout=20)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"ollama-mock: port {port} on 127.0.0.1 is already in use (is a real Ollama running?); choose another with --port"
+        f"ollama-mock: port {port} on 127.0.0.1 is already in use (is a real Ollama running?); "
+        "choose another with --port"
     ]
 
 
 @pytest.mark.parametrize(
     ("arguments", "mentions"),
-    [(["--port", "99999"], "--port"), (["--timezone", "Mars/Olympus"], "--timezone"), (["--fault", "nonsense"], "--fault"),
-     (["--unload-delay", "-1"], "--unload-delay"), (["--bogus"], "unrecognized arguments")],
+    [
+        (["--port", "99999"], "--port"),
+        (["--timezone", "Mars/Olympus"], "--timezone"),
+        (["--fault", "nonsense"], "--fault"),
+        (["--unload-delay", "-1"], "--unload-delay"),
+        (["--bogus"], "unrecognized arguments"),
+    ],
 )
 def test_bad_arguments_exit_2_naming_the_argument(arguments: list[str], mentions: str) -> None:
     result = subprocess.run([*MOCK, *arguments], capture_output=True, text=True, timeout=20)
@@ -152,7 +160,9 @@ def test_record_snapshots_a_server_into_a_fixture_the_mock_accepts(ollama_mock: 
     out = tmp_path / "snapshot.yaml"
     result = subprocess.run(
         [*MOCK, "record", "--url", ollama_mock.url, "--headers", '{"Authorization": "Bearer xyz"}', "--out", str(out)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 0, result.stderr
     snapshot = yaml.safe_load(out.read_text())
@@ -167,13 +177,17 @@ def test_record_snapshots_a_server_into_a_fixture_the_mock_accepts(ollama_mock: 
 
 def test_record_json_output(ollama_mock: MockOllama, tmp_path: Path) -> None:
     out = tmp_path / "snapshot.json"
-    result = subprocess.run([*MOCK, "record", "--url", ollama_mock.url, "--out", str(out)], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [*MOCK, "record", "--url", ollama_mock.url, "--out", str(out)], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0
     assert json.loads(out.read_text())["version"] == "0.33.0"
 
 
 def test_record_of_an_unreachable_server_exits_3() -> None:
     port = _free_port()
-    result = subprocess.run([*MOCK, "record", "--url", f"127.0.0.1:{port}", "--out", os.devnull], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [*MOCK, "record", "--url", f"127.0.0.1:{port}", "--out", os.devnull], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 3
     assert f"http://127.0.0.1:{port}/api/tags" in result.stderr and "connection refused" in result.stderr

@@ -48,7 +48,9 @@ def test_drop_fault_closes_the_connection_without_an_answer(ollama_mock: MockOll
     assert requests.get(ollama_mock.url + "/api/ps", timeout=5).ok, "the server keeps serving"
 
 
-@pytest.mark.parametrize(("header", "status"), [("status=500", 500), ("status=429", 429), ("latency=1,status=502", 502)])
+@pytest.mark.parametrize(
+    ("header", "status"), [("status=500", 500), ("status=429", 429), ("latency=1,status=502", 502)]
+)
 def test_fault_header_applies_to_one_request(ollama_mock: MockOllama, header: str, status: int) -> None:
     response = requests.get(ollama_mock.url + "/api/ps", headers={"X-Ollama-Mock-Fault": header}, timeout=5)
     assert response.status_code == status
@@ -76,15 +78,20 @@ def test_without_faults_the_mock_honours_the_contract(ollama_mock: MockOllama) -
 
 @pytest.mark.parametrize(
     ("option", "expected"),
-    [("GET /api/ps=status:503", ("GET /api/ps", "status", 503, None)), ("*=latency:200,times=3", ("*", "latency", 200, 3)),
-     ("POST /api/generate=drop", ("POST /api/generate", "drop", None, None))],
+    [
+        ("GET /api/ps=status:503", ("GET /api/ps", "status", 503, None)),
+        ("*=latency:200,times=3", ("*", "latency", 200, 3)),
+        ("POST /api/generate=drop", ("POST /api/generate", "drop", None, None)),
+    ],
 )
 def test_fault_option_parses(option: str, expected: tuple[object, ...]) -> None:
     fault = parse_fault_option(option)
     assert (fault.route, fault.kind.value, fault.value, fault.times) == expected
 
 
-@pytest.mark.parametrize("option", ["status:503", "GET /api/ps=boom", "GET /api/ps=status", "GET /api/ps=latency:x", "/api/ps=drop"])
+@pytest.mark.parametrize(
+    "option", ["status:503", "GET /api/ps=boom", "GET /api/ps=status", "GET /api/ps=latency:x", "/api/ps=drop"]
+)
 def test_bad_fault_option_says_why(option: str) -> None:
     with pytest.raises(FaultError, match="--fault"):
         parse_fault_option(option)

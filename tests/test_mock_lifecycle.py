@@ -64,7 +64,11 @@ def test_load_lists_model_with_default_five_minutes(app: Flask, http: FlaskClien
 
 def test_keep_alive_as_seconds_duration_string_and_negative(app: Flask, http: FlaskClient) -> None:
     now = _frozen(app)
-    for keep_alive, expected in [(90, timedelta(seconds=90)), ("1h30m", timedelta(minutes=90)), (1.5, timedelta(seconds=1.5))]:
+    for keep_alive, expected in [
+        (90, timedelta(seconds=90)),
+        ("1h30m", timedelta(minutes=90)),
+        (1.5, timedelta(seconds=1.5)),
+    ]:
         http.post("/api/generate", json={"model": SMALL, "keep_alive": keep_alive})
         assert parse_timestamp(str(_entry(http)["expires_at"])) == now + expected  # type: ignore[index]
     http.post("/api/generate", json={"model": SMALL, "keep_alive": "-1m"})
@@ -140,12 +144,16 @@ def test_prompt_streams_a_deterministic_ndjson_completion(http: FlaskClient) -> 
     text = "".join(line["response"] for line in lines)
     assert text == "Mock answer from smollm2:360m to: Why is the sky blue?"
     again = http.post("/api/generate", json={"model": SMALL, "prompt": "Why is the sky blue?"})
-    assert [json.loads(line)["response"] for line in again.get_data().splitlines()] == [line["response"] for line in lines]
+    assert [json.loads(line)["response"] for line in again.get_data().splitlines()] == [
+        line["response"] for line in lines
+    ]
     assert _entry(http) is not None
 
 
 def test_stream_false_answers_one_object(http: FlaskClient) -> None:
-    response = http.post("/api/chat", json={"model": SMALL, "stream": False, "messages": [{"role": "user", "content": "hi"}]})
+    response = http.post(
+        "/api/chat", json={"model": SMALL, "stream": False, "messages": [{"role": "user", "content": "hi"}]}
+    )
     body = response.get_json()
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     assert body["message"] == {"role": "assistant", "content": "Mock answer from smollm2:360m to: hi"}
@@ -166,8 +174,18 @@ ERRORS = [
     ("/api/generate", b"not json", 400, "invalid character 'n' looking for beginning of value"),
     ("/api/generate", b"[]", 400, "json: cannot unmarshal array into Go value of type api.GenerateRequest"),
     ("/api/chat", b"[]", 400, "json: cannot unmarshal array into Go value of type api.ChatRequest"),
-    ("/api/generate", b'{"model":1}', 400, "json: cannot unmarshal number into Go struct field GenerateRequest.model of type string"),
-    ("/api/generate", b'{"model":"smollm2:360m","stream":"yes"}', 400, "json: cannot unmarshal string into Go struct field GenerateRequest.stream of type bool"),
+    (
+        "/api/generate",
+        b'{"model":1}',
+        400,
+        "json: cannot unmarshal number into Go struct field GenerateRequest.model of type string",
+    ),
+    (
+        "/api/generate",
+        b'{"model":"smollm2:360m","stream":"yes"}',
+        400,
+        "json: cannot unmarshal string into Go struct field GenerateRequest.stream of type bool",
+    ),
     ("/api/generate", b'{"model":"smollm2:360m","keep_alive":"10"}', 400, 'time: missing unit in duration "10"'),
     ("/api/generate", b'{"model":"smollm2:360m","keep_alive":"-1"}', 400, 'time: missing unit in duration "-1"'),
     ("/api/generate", b'{"model":"smollm2:360m","keep_alive":""}', 400, 'time: invalid duration ""'),

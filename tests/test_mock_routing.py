@@ -19,8 +19,14 @@ def test_ps_answers_only_get(http: FlaskClient, method: str) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
-    [("PUT", "/api/tags", "HEAD, GET"), ("POST", "/", "HEAD, GET"), ("GET", "/api/generate", "POST"), ("GET", "/api/chat", "POST"),
-     ("DELETE", "/api/version", "HEAD, GET"), ("GET", "/api/delete", "DELETE")],
+    [
+        ("PUT", "/api/tags", "HEAD, GET"),
+        ("POST", "/", "HEAD, GET"),
+        ("GET", "/api/generate", "POST"),
+        ("GET", "/api/chat", "POST"),
+        ("DELETE", "/api/version", "HEAD, GET"),
+        ("GET", "/api/delete", "DELETE"),
+    ],
 )
 def test_wrong_method_lists_allowed_methods_in_gin_order(http: FlaskClient, method: str, path: str, allow: str) -> None:
     response = http.open(path, method=method)
@@ -71,7 +77,9 @@ def test_trailing_slash_without_a_route_for_the_method_is_404(http: FlaskClient)
     assert http.post("/api/ps/").status_code == 404
 
 
-@pytest.mark.parametrize(("path", "cleaned"), [("/api//ps", "/api/ps"), ("/api/./ps", "/api/ps"), ("/api/x/../ps", "/api/ps")])
+@pytest.mark.parametrize(
+    ("path", "cleaned"), [("/api//ps", "/api/ps"), ("/api/./ps", "/api/ps"), ("/api/x/../ps", "/api/ps")]
+)
 def test_unclean_paths_redirect_to_the_clean_one(http: FlaskClient, path: str, cleaned: str) -> None:
     response = http.get(path)
     assert response.status_code == 301

@@ -48,21 +48,25 @@ def _examples(document: str) -> list[tuple[str, str, Any]]:
     for path, operations in load_document(document)["paths"].items():
         for method, operation in operations.items():
             for status, response in operation.get("responses", {}).items():
-                for media, content in response.get("content", {}).items():
+                for content in response.get("content", {}).values():
                     for name, example in content.get("examples", {}).items():
                         ref = content["schema"].get("$ref", "")
                         found.append((f"{method} {path} {status} {name}", ref.rsplit("/", 1)[-1], example["value"]))
     return found
 
 
-@pytest.mark.parametrize(("where", "schema", "value"), _examples("ollama"), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("where", "schema", "value"), _examples("ollama"), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_response_examples_match_their_schema(where: str, schema: str, value: Any) -> None:
     if schema:
         assert validator_for("ollama", schema).problems(value) == []
 
 
 def test_ps_responses_have_realistic_examples() -> None:
-    examples = load_document("ollama")["paths"]["/api/ps"]["get"]["responses"]["200"]["content"]["application/json"]["examples"]
+    examples = load_document("ollama")["paths"]["/api/ps"]["get"]["responses"]["200"]["content"]["application/json"][
+        "examples"
+    ]
     bodies = [example["value"] for example in examples.values()]
     assert {"models": []} in bodies
     assert any(model["expires_at"].startswith("23") for body in bodies for model in body["models"])
@@ -140,18 +144,63 @@ BAD_BODIES: list[tuple[str, Any, str, str]] = [
     ("details missing", _with("details", _DELETE), "$.models[0]", "'details' is a required property"),
     ("details null", _with("details", None), "$.models[0].details", "not of type 'object'"),
     ("details untyped string", _with("details", "gguf llama"), "$.models[0].details", "not of type 'object'"),
-    ("families a string", _with("details.families", "llama"), "$.models[0].details.families", "not of type 'array', 'null'"),
-    ("families with a number", _with("details.families", ["llama", 2]), "$.models[0].details.families[1]", "not of type 'string'"),
+    (
+        "families a string",
+        _with("details.families", "llama"),
+        "$.models[0].details.families",
+        "not of type 'array', 'null'",
+    ),
+    (
+        "families with a number",
+        _with("details.families", ["llama", 2]),
+        "$.models[0].details.families[1]",
+        "not of type 'string'",
+    ),
     ("family missing", _with("details.family", _DELETE), "$.models[0].details", "'family' is a required property"),
-    ("quantization_level null", _with("details.quantization_level", None), "$.models[0].details.quantization_level", "not of type 'string'"),
+    (
+        "quantization_level null",
+        _with("details.quantization_level", None),
+        "$.models[0].details.quantization_level",
+        "not of type 'string'",
+    ),
     ("expires_at missing", _with("expires_at", _DELETE), "$.models[0]", "'expires_at' is a required property"),
     ("expires_at null", _with("expires_at", None), "$.models[0].expires_at", "not of type 'string'"),
-    ("expires_at without zone", _with("expires_at", "2025-08-05T13:35:25.892481"), "$.models[0].expires_at", "does not match"),
-    ("expires_at space separator", _with("expires_at", "2025-08-05 13:35:25+02:00"), "$.models[0].expires_at", "does not match"),
-    ("expires_at lower-case t", _with("expires_at", "2025-08-05t13:35:25Z"), "$.models[0].expires_at", "does not match"),
-    ("expires_at +0000 offset", _with("expires_at", "2025-08-05T13:35:25+0000"), "$.models[0].expires_at", "does not match"),
-    ("expires_at ten fraction digits", _with("expires_at", "2025-08-05T13:35:25.1234567891Z"), "$.models[0].expires_at", "does not match"),
-    ("expires_at impossible date", _with("expires_at", "2025-13-45T13:35:25Z"), "$.models[0].expires_at", "is not a 'date-time'"),
+    (
+        "expires_at without zone",
+        _with("expires_at", "2025-08-05T13:35:25.892481"),
+        "$.models[0].expires_at",
+        "does not match",
+    ),
+    (
+        "expires_at space separator",
+        _with("expires_at", "2025-08-05 13:35:25+02:00"),
+        "$.models[0].expires_at",
+        "does not match",
+    ),
+    (
+        "expires_at lower-case t",
+        _with("expires_at", "2025-08-05t13:35:25Z"),
+        "$.models[0].expires_at",
+        "does not match",
+    ),
+    (
+        "expires_at +0000 offset",
+        _with("expires_at", "2025-08-05T13:35:25+0000"),
+        "$.models[0].expires_at",
+        "does not match",
+    ),
+    (
+        "expires_at ten fraction digits",
+        _with("expires_at", "2025-08-05T13:35:25.1234567891Z"),
+        "$.models[0].expires_at",
+        "does not match",
+    ),
+    (
+        "expires_at impossible date",
+        _with("expires_at", "2025-13-45T13:35:25Z"),
+        "$.models[0].expires_at",
+        "is not a 'date-time'",
+    ),
     ("expires_at unix seconds", _with("expires_at", 1754393725), "$.models[0].expires_at", "not of type 'string'"),
     ("context_length a string", _with("context_length", "4096"), "$.models[0].context_length", "not of type 'integer'"),
     ("context_length negative", _with("context_length", -1), "$.models[0].context_length", "less than the minimum"),
@@ -185,8 +234,19 @@ def test_bad_body_table_is_large_enough() -> None:
         {"models": []},
         {"models": [], "extension": {"from": "a newer server"}},
     ],
-    ids=["families null", "no size_vram", "no context_length", "forever", "negative offset", "half-hour offset",
-         "namespaced host name", "extra modified_at", "free-form quantization", "empty", "extra top-level key"],
+    ids=[
+        "families null",
+        "no size_vram",
+        "no context_length",
+        "forever",
+        "negative offset",
+        "half-hour offset",
+        "namespaced host name",
+        "extra modified_at",
+        "free-form quantization",
+        "empty",
+        "extra top-level key",
+    ],
 )
 def test_spec_accepts_unusual_but_valid_bodies(valid: Any) -> None:
     assert PS.problems(valid) == []

@@ -1,0 +1,82 @@
+"""`pip install .` (a real wheel, not editable) in a clean virtualenv gives the spec and the three commands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+COMMANDS = ("ollama-mock", "ollama-contract", "ollama-ps")
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with the kit's wheel installed (dependencies from the package index or pip's cache)."""
+    root = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(root / "dist"),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    wheel = next((root / "dist").glob("ollama_contract_kit-*.whl"))
+    environment = root / "venv"
+    venv.create(environment, with_pip=True)
+    subprocess.run(
+        [str(environment / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return environment
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_spec_and_finds_it_at_run_time(installed: Path) -> None:
+    code = (
+        "from ollama_contract_kit.openapi import spec_path, load_document;"
+        "import sys;"
+        "p = spec_path('ollama'); c = spec_path('control');"
+        "assert 'site-packages' in str(p) and p.is_file() and c.is_file(), p;"
+        "assert load_document('ollama')['openapi'].startswith('3.1');"
+        "from ollama_contract_kit.mock_server import create_app;"
+        "assert create_app().test_client().get('/api/ps').status_code == 200;"
+        "print(p)"
+    )
+    result = subprocess.run([str(installed / "bin" / "python"), "-c", code], capture_output=True, text=True, cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert "site-packages/ollama_contract_kit/openapi/ollama.yaml" in result.stdout
+
+
+@pytest.mark.slow
+def test_wheel_installs_no_generic_top_level_packages(installed: Path) -> None:
+    site = next(installed.glob("lib/python*/site-packages"))
+    for generic in ("client", "mock_server", "openapi", "contract_tests"):
+        assert not (site / generic).exists(), f"the wheel must not install a top-level {generic!r} package"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", COMMANDS)
+def test_console_command_prints_help_and_rejects_unknown_arguments(installed: Path, command: str) -> None:
+    executable = installed / "bin" / command
+    shown = subprocess.run([str(executable), "--help"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and "usage:" in shown.stdout
+    wrong = subprocess.run([str(executable), "--no-such-option"], capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2
+    assert "--no-such-option" in wrong.stderr and "Traceback" not in wrong.stderr

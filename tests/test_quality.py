@@ -1,0 +1,50 @@
+"""The code passes the project's linters and type checker (ruff, mypy strict for client and mock_server)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import REPO
+
+
+def _run(*command: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_ruff_finds_nothing() -> None:
+    result = _run(sys.executable, "-m", "ruff", "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_code_is_formatted() -> None:
+    result = _run(sys.executable, "-m", "ruff", "format", "--check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_passes(tmp_path: Path) -> None:
+    # mypy cannot follow the editable install's import hook: mirror the installed layout with links.
+    package = tmp_path / "ollama_contract_kit"
+    package.mkdir()
+    for folder in ("openapi", "mock_server", "client", "contract_tests"):
+        (package / folder).symlink_to(REPO / folder)
+    result = _run(
+        sys.executable,
+        "-m",
+        "mypy",
+        "--config-file",
+        str(REPO / "pyproject.toml"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "-p",
+        "ollama_contract_kit.openapi",
+        "-p",
+        "ollama_contract_kit.client",
+        "-p",
+        "ollama_contract_kit.mock_server",
+        "-p",
+        "ollama_contract_kit.contract_tests",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -6,7 +6,7 @@ from .api import OllamaClient
 from .errors import ContractError, HTTPStatusError, InvalidHeaders, OllamaClientError, ServerUnreachable
 from .headers import mask_headers, parse_headers
 from .hosts import InvalidURL, base_url
-from .models import ModelDetails, RunningModel
+from .models import ModelDetails, RunningModel, parse_ps_body
 from .table import render_table
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     "base_url",
     "mask_headers",
     "parse_headers",
+    "parse_ps_body",
     "render_table",
 ]

@@ -15,7 +15,7 @@ from ollama_contract_kit.openapi import validator_for
 from .errors import ContractError, HTTPStatusError, ServerUnreachable
 from .headers import mask_text, parse_headers
 from .hosts import base_url
-from .models import RunningModel
+from .models import RunningModel, parse_ps_body
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -137,7 +137,7 @@ class OllamaClient:
 
     def running_models(self) -> tuple[RunningModel, ...]:
         """The running models as typed, immutable objects, in the server's order."""
-        return tuple(RunningModel.from_json(item) for item in self.ps()["models"])
+        return parse_ps_body(self.get_json("/api/ps"), self.url + "/api/ps")
 
     def installed_models(self) -> list[dict[str, Any]]:
         """The `/api/tags` models as JSON, validated against the contract."""

@@ -83,15 +83,13 @@ def parse_headers(source: Mapping[str, Any] | str | None, origin: str = "headers
     text = source.strip()
     if not text:
         return {}
-    if text[0] in "{'\"":
-        return _from_mapping(_decode_object(text.strip("'\"") if text[0] != "{" else text, origin), origin)
+    if text[0] in "{['\"":
+        quoted = text[0] in "'\""
+        return _from_mapping(_decode_object(text.strip("'\"") if quoted else text, origin), origin)
     path = Path(text).expanduser()
     if not path.is_file():
-        raise InvalidHeaders(
-            f"{origin}: neither a JSON object nor an existing file: {text[:80]!r}"
-            if not is_probably_secret(text)
-            else f"{origin}: neither a JSON object nor an existing file"
-        )
+        shown = "" if is_probably_secret(text) else f": {text[:80]!r}"
+        raise InvalidHeaders(f"{origin}: neither a JSON object nor an existing file{shown}")
     try:
         content = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

@@ -8,7 +8,10 @@ from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
 
+from ollama_contract_kit.openapi import validator_for
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
+
+from .errors import ContractError
 
 #: `ollama ps` shows "Forever" for expiries further away than this.
 FOREVER_AFTER = timedelta(days=365 * 20)
@@ -89,6 +92,17 @@ class RunningModel:
         if self.size_vram is None or self.size == 0 or self.size_vram > self.size:
             return None
         return self.size_vram / self.size
+
+
+def parse_ps_body(data: Any, source: str) -> tuple[RunningModel, ...]:
+    """Check an `/api/ps` body against the contract and return its models; ContractError names the field."""
+    problems = validator_for("ollama", "PsResponse").problems(data)
+    if problems:
+        raise ContractError(source, [str(problem) for problem in problems])
+    try:
+        return tuple(RunningModel.from_json(item) for item in data["models"])
+    except ValueError as error:
+        raise ContractError(source, [f"$.models: {error}"]) from None
 
 
 def _extra(cls: type, data: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -1,29 +1,112 @@
-"""`ollama-contract`: check a server against the contract."""
+"""`ollama-contract`: check a server against the contract (`verify`), or locate the contract (`spec`)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from ollama_contract_kit.client import InvalidHeaders, InvalidURL, base_url
+from ollama_contract_kit.client.headers import parse_headers
+from ollama_contract_kit.openapi import spec_path
+
+EXIT_CODES = """exit codes:
+  0  the server conforms
+  1  contract violations found (the report says which and why)
+  2  usage error
+  3  the server is unreachable, not answering, or refuses the credentials"""
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `ollama-contract`."""
     parser = argparse.ArgumentParser(
-        prog="ollama-contract", description="Check an Ollama server against the /api/ps contract."
+        prog="ollama-contract",
+        description="Check that a server speaks Ollama's /api/ps contract.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    verify = commands.add_parser("verify", help="check a live server")
-    verify.add_argument("--url", required=True, help="the server, may include a path prefix")
-    verify.add_argument("--headers", help="extra headers: JSON, a .json file, or quoted pseudo-JSON")
+    commands = parser.add_subparsers(dest="command", metavar="{verify,spec}")
+    verify = commands.add_parser(
+        "verify",
+        help="check a server (live Ollama, an Ollama-compatible server, a proxy, or the mock)",
+        description="Check a server against the contract. Never asks it to generate text, pull or delete; "
+        "without --read-only it loads and unloads the smallest installed model and leaves it as found.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify.add_argument("--url", required=True, help="the server, may include a path prefix (https://host/ollama)")
+    verify.add_argument(
+        "--headers", help="extra headers: JSON, a .json file, or quoted pseudo-JSON (values never shown)"
+    )
+    verify.add_argument("--read-only", action="store_true", help="skip the checks that load and unload a model")
+    verify.add_argument("--junit-xml", type=Path, help="also write a JUnit XML report here")
+    verify.add_argument("--json", type=Path, dest="json_path", help="also write a JSON report here")
+    verify.add_argument(
+        "--max-examples", type=_positive_int, default=10, help="Hypothesis examples per operation (default 10)"
+    )
+    verify.add_argument(
+        "--grace", type=_seconds, default=15.0, help="seconds an unloaded model may take to leave /api/ps (default 15)"
+    )
+    verify.add_argument("--timeout", type=_seconds, default=15.0, help="seconds to wait for each answer (default 15)")
+    spec = commands.add_parser("spec", help="print the path of the contract's OpenAPI document")
+    spec.add_argument("--control", action="store_true", help="the mock's control API instead of Ollama's API")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `ollama-contract`; returns the exit code."""
-    build_parser().parse_args(argv)
-    print("ollama-contract: verify is not implemented yet", file=sys.stderr)
-    return 2
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    if arguments.command is None:
+        parser.error("choose a command: verify (check a server) or spec (print the contract's path)")
+    if arguments.command == "spec":
+        print(spec_path("control" if arguments.control else "ollama"))
+        return 0
+    try:
+        url = base_url(arguments.url)
+        headers = parse_headers(arguments.headers, "--headers")
+    except (InvalidURL, InvalidHeaders) as error:
+        parser.exit(2, f"ollama-contract: {'--url: ' if isinstance(error, InvalidURL) else ''}{error}\n")
+    from .report import render_text, write_json, write_junit
+    from .verify import Unreachable, verify
+
+    try:
+        verification = verify(
+            url,
+            headers,
+            read_only=arguments.read_only,
+            max_examples=arguments.max_examples,
+            grace_seconds=arguments.grace,
+            timeout=arguments.timeout,
+        )
+    except Unreachable as error:
+        print(f"ollama-contract: {error}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+    print(render_text(verification))
+    if arguments.junit_xml:
+        write_junit(verification, arguments.junit_xml)
+    if arguments.json_path:
+        write_json(verification, arguments.json_path)
+    return 0 if verification.conforms else 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,19 @@ def _go_type(value: Any) -> str:
     return _GO_TYPES.get(type(value), "null")
 
 
+def _check_message(message: Any) -> None:
+    if not isinstance(message, dict):
+        raise BodyError(
+            f"json: cannot unmarshal {_go_type(message)} into Go struct field ChatRequest.messages of type api.Message"
+        )
+    for key in ("role", "content"):
+        field = message.get(key)
+        if field is not None and not isinstance(field, str):
+            raise BodyError(
+                f"json: cannot unmarshal {_go_type(field)} into Go struct field Message.messages.{key} of type string"
+            )
+
+
 def decode_request(raw: bytes, struct: str, fields: dict[str, tuple[type, str]]) -> dict[str, Any]:
     """Decode the first JSON value of `raw` into a request dict; check the typed `fields`.
 
@@ -45,6 +58,8 @@ def decode_request(raw: bytes, struct: str, fields: dict[str, tuple[type, str]])
             raise BodyError(
                 f"json: cannot unmarshal {_go_type(field)} into Go struct field {struct}.{key} of type {go_type}"
             )
+    for message in value.get("messages") or ():
+        _check_message(message)
     try:
         value["keep_alive"] = parse_keep_alive(value.get("keep_alive"))
     except KeepAliveError as error:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ollama_contract_kit.openapi import load_document
+
 DEFAULT_HOST = "registry.ollama.ai"
 DEFAULT_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
 
-_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,79}$")
-_HOST = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,349}(:[0-9]{1,5})?$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,79}$")
+#: The contract's `RequestModelName` pattern: the names a server accepts in requests.
+_VALID_NAME = re.compile(load_document("ollama")["components"]["schemas"]["RequestModelName"]["pattern"])
 
 
 @dataclass(frozen=True)
@@ -39,22 +40,15 @@ class ModelName:
 
 def parse_model_name(text: str) -> ModelName | None:
     """Parse a model name, filling the defaults; None when the name is not valid."""
+    if not _VALID_NAME.fullmatch(text):
+        return None
     rest, tag = text, DEFAULT_TAG
-    slash = rest.rfind("/")
-    colon = rest.rfind(":")
+    slash, colon = rest.rfind("/"), rest.rfind(":")
     if colon > slash:
         rest, tag = rest[:colon], rest[colon + 1 :]
-        if not _TAG.match(tag):
-            return None
     parts = rest.split("/")
     if len(parts) == 1:
-        host, namespace, model = DEFAULT_HOST, DEFAULT_NAMESPACE, parts[0]
-    elif len(parts) == 2:
-        host, (namespace, model) = DEFAULT_HOST, parts
-    elif len(parts) == 3:
-        host, namespace, model = parts
-    else:
-        return None
-    if not (_HOST.match(host) and _PART.match(namespace) and _PART.match(model)):
-        return None
-    return ModelName(host=host, namespace=namespace, model=model, tag=tag)
+        return ModelName(DEFAULT_HOST, DEFAULT_NAMESPACE, parts[0], tag)
+    if len(parts) == 2:
+        return ModelName(DEFAULT_HOST, parts[0], parts[1], tag)
+    return ModelName(parts[0], parts[1], parts[2], tag)

@@ -53,3 +53,6 @@ def model_names(body: dict[str, Any]) -> list[str]:
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+pytest_plugins = ["ollama_contract_kit.contract_tests.plugin"]

@@ -1,0 +1,81 @@
+"""pytest plugin of the contract suite: where the checks point (`--ollama-url`) and how hard they try."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from ollama_contract_kit.client.headers import parse_headers
+from ollama_contract_kit.client.hosts import base_url
+
+from .target import LIVE_REQUESTS_PER_SECOND, ContractTarget
+
+#: The Hypothesis profile the suite's Schemathesis tests use.
+PROFILE = "ollama-contract"
+DEFAULT_MAX_EXAMPLES = 25
+
+
+def register_profile(max_examples: int = DEFAULT_MAX_EXAMPLES, database: bool = True) -> None:
+    """(Re)define the suite's Hypothesis profile."""
+    settings.register_profile(
+        PROFILE,
+        max_examples=max_examples,
+        deadline=None,
+        database=settings.get_profile("default").database if database else None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
+    )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ollama-contract", "Ollama contract checks")
+    group.addoption(
+        "--ollama-url",
+        default=os.environ.get("OLLAMA_URL"),
+        help="check this server (default $OLLAMA_URL; none: the in-process mock)",
+    )
+    group.addoption(
+        "--ollama-headers",
+        default=os.environ.get("OLLAMA_HEADERS"),
+        help="extra headers: JSON, a .json file or quoted pseudo-JSON",
+    )
+    group.addoption("--ollama-read-only", action="store_true", help="skip the checks that change the server's state")
+    group.addoption(
+        "--contract-max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, help="Hypothesis examples per operation"
+    )
+    group.addoption(
+        "--ollama-max-rate", type=float, default=LIVE_REQUESTS_PER_SECOND, help="requests per second at most"
+    )
+    group.addoption(
+        "--ollama-grace", type=float, default=15.0, help="seconds an unloaded model may take to leave /api/ps"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register_profile(config.getoption("--contract-max-examples"), database=not config.getoption("--ollama-url"))
+
+
+@pytest.fixture(scope="session")
+def contract_target(request: pytest.FixtureRequest) -> Iterator[ContractTarget]:
+    """The server the contract suite checks: `--ollama-url`, else a fresh in-process mock."""
+    url = request.config.getoption("--ollama-url")
+    read_only = bool(request.config.getoption("--ollama-read-only"))
+    grace = float(request.config.getoption("--ollama-grace"))
+    if url:
+        headers = parse_headers(request.config.getoption("--ollama-headers"), "--ollama-headers")
+        yield ContractTarget(
+            description=base_url(url),
+            base_url=base_url(url),
+            headers=headers,
+            live=True,
+            read_only=read_only,
+            grace_seconds=grace,
+            max_rate=float(request.config.getoption("--ollama-max-rate")),
+        )
+        return
+    from ollama_contract_kit.mock_server import MockConfig, create_app
+
+    app = create_app(MockConfig(log_requests=False))
+    yield ContractTarget(description="the in-process mock", app=app, read_only=read_only, grace_seconds=grace)

@@ -1,0 +1,90 @@
+"""What a schema cannot say about `/api/ps`: the rules every real Ollama server keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from ollama_contract_kit.openapi.timestamps import parse_timestamp
+
+#: How long past its expiry a model may stay listed while the runner stops.
+DEFAULT_EXPIRY_GRACE_SECONDS = 60.0
+
+
+def server_time(date_header: str | None) -> datetime | None:
+    """The server's clock from its `Date` header (whole seconds), if it sent a usable one."""
+    if not date_header:
+        return None
+    try:
+        return parsedate_to_datetime(date_header)
+    except (TypeError, ValueError):
+        return None
+
+
+def _label(index: int, model: Mapping[str, Any]) -> str:
+    return f"models[{index}] {model.get('name')!r}"
+
+
+def _expiry(model: Mapping[str, Any]) -> datetime | None:
+    try:
+        return parse_timestamp(str(model.get("expires_at")))
+    except ValueError:
+        return None
+
+
+def ps_problems(
+    body: Any, now: datetime | None = None, grace_seconds: float = DEFAULT_EXPIRY_GRACE_SECONDS
+) -> list[str]:
+    """Every broken rule of an `/api/ps` body (schema-valid or not), each naming model, field and values."""
+    models = body.get("models") if isinstance(body, Mapping) else None
+    if not isinstance(models, list):
+        return []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    entries = [model for model in models if isinstance(model, Mapping)]
+    for index, model in enumerate(entries):
+        label = _label(index, model)
+        if model.get("name") != model.get("model"):
+            problems.append(f"{label}: name {model.get('name')!r} differs from model {model.get('model')!r}")
+        size, size_vram = model.get("size"), model.get("size_vram")
+        if isinstance(size, int) and isinstance(size_vram, int) and size_vram > size:
+            problems.append(f"{label}: size_vram {size_vram} is more than size {size}")
+        name = str(model.get("name"))
+        if name in seen:
+            problems.append(f"{label}: listed twice (also models[{seen[name]}])")
+        seen.setdefault(name, index)
+        expiry = _expiry(model)
+        if now is not None and expiry is not None and expiry < now - timedelta(seconds=grace_seconds):
+            late = (now - expiry).total_seconds()
+            problems.append(
+                f"{label}: expires_at {model.get('expires_at')} is {late:.0f} s before the server's time "
+                f"{now.isoformat()}; an expired model leaves /api/ps within {grace_seconds:g} s"
+            )
+    for index in range(len(entries) - 1):
+        first, second = _expiry(entries[index]), _expiry(entries[index + 1])
+        if first is not None and second is not None and int(first.timestamp()) < int(second.timestamp()):
+            problems.append(
+                f"{_label(index, entries[index])} (expires_at {entries[index].get('expires_at')}) is listed before "
+                f"{_label(index + 1, entries[index + 1])} (expires_at {entries[index + 1].get('expires_at')}): "
+                "/api/ps lists the latest expiry first"
+            )
+    return problems
+
+
+def content_type_problem(status: int, content_type: str | None, body: bytes = b"{") -> str | None:
+    """The content type Ollama gives: JSON (UTF-8) for JSON bodies, text/plain for the router's 404/405 pages."""
+    media, _, parameters = (content_type or "").partition(";")
+    media = media.strip().lower()
+    charset = parameters.strip().lower().removeprefix("charset=") if "charset=" in parameters.lower() else None
+    router_page = status == 405 or (status == 404 and not body.lstrip().startswith((b"{", b"[")))
+    if router_page:
+        if media != "text/plain":
+            return f"HTTP {status} should be text/plain (gin's '{status} ...' page), got {content_type!r}"
+        return None
+    if media != "application/json":
+        return f"HTTP {status} should be application/json, got {content_type!r}"
+    if charset is not None and charset != "utf-8":
+        return f"JSON should be UTF-8, got charset {charset!r}"
+    return None

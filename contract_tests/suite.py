@@ -1,0 +1,179 @@
+"""The contract suite: one set of checks for the in-process mock, a mock on a port, or a live server.
+
+Import its tests into a pytest module and enable `ollama_contract_kit.contract_tests.plugin`
+(`ollama-contract verify` does both). Live servers are never asked to generate text: the
+Schemathesis runs against them cover the read-only operations, and the lifecycle checks only
+load and unload the smallest installed model, then leave the server as they found it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import settings
+
+from ollama_contract_kit.openapi import spec_path, validator_for
+from ollama_contract_kit.openapi.timestamps import parse_timestamp
+
+from . import checks  # noqa: F401  (registers the kit's Schemathesis checks)
+from .lifecycle import (
+    PROBE_KEEP_ALIVE_SECONDS,
+    LifecycleUnavailable,
+    ProbeModel,
+    listed,
+    pick_probe_model,
+    restore,
+    running,
+)
+from .plugin import PROFILE, register_profile
+from .rules import content_type_problem, ps_problems, server_time
+from .target import ContractTarget
+
+if PROFILE not in settings._profiles:  # imported outside the plugin: use the defaults
+    register_profile()
+
+#: OPTIONS is left out of Schemathesis's unexpected methods: Ollama answers it 204 when Host is a
+#: local name (its Host-check middleware), which is right, not a missing 405. Our own check covers it.
+_CONFIG = schemathesis.Config.from_dict(
+    {"phases": {"coverage": {"unexpected-methods": ["PUT", "POST", "PATCH", "DELETE", "TRACE"]}}}
+)
+ollama_api = schemathesis.openapi.from_path(str(spec_path("ollama")), config=_CONFIG)
+read_only_operations = ollama_api.include(method="GET")
+generating_operations = ollama_api.include(method="POST")
+NO_SUCH_MODEL = "ollama-contract-kit-no-such-model:0"
+
+
+@read_only_operations.parametrize()
+@settings(parent=settings.get_profile(PROFILE))
+def test_read_only_operation_conforms(case: Any, contract_target: ContractTarget) -> None:
+    """Schemathesis: every built-in check and the kit's, positive and negative data."""
+    contract_target.call_and_validate(case)
+
+
+@generating_operations.parametrize()
+@settings(parent=settings.get_profile(PROFILE))
+def test_generate_and_chat_conform(case: Any, contract_target: ContractTarget) -> None:
+    """Schemathesis on generate/chat bodies (mock only: a live server is never asked to generate)."""
+    if contract_target.live:
+        pytest.skip("live servers are never asked to generate text")
+    contract_target.call_and_validate(case)
+
+
+def test_ps_answers_the_schema_and_the_rules(contract_target: ContractTarget) -> None:
+    """GET /api/ps: 200, JSON, valid against the schema, names, sizes, order and expiry consistent."""
+    answer = contract_target.request("GET", "/api/ps")
+    assert answer.status == 200, f"GET {answer.url} answered {answer.status}: {answer.excerpt()}"
+    problem = content_type_problem(200, answer.headers.get("Content-Type"))
+    assert problem is None, f"GET {answer.url}: {problem}"
+    try:
+        body = answer.json()
+    except ValueError:
+        raise AssertionError(f"GET {answer.url}: the body is not JSON: {answer.excerpt()}") from None
+    problems = [str(p) for p in validator_for("ollama", "PsResponse").problems(body)]
+    problems += ps_problems(body, now=server_time(answer.headers.get("Date")))
+    assert not problems, f"GET {answer.url}:\n" + "\n".join(problems) + f"\nbody: {answer.excerpt()}"
+
+
+@pytest.mark.parametrize("method", ["HEAD", "POST", "PUT", "PATCH", "DELETE"])
+def test_ps_answers_only_get(contract_target: ContractTarget, method: str) -> None:
+    """Other methods on /api/ps: 405 with `Allow: GET` and gin's plain-text body."""
+    answer = contract_target.request(method, "/api/ps")
+    assert answer.status == 405, f"{method} {answer.url} answered {answer.status}, expected 405 (Ollama 0.7 and later)"
+    assert "GET" in [item.strip() for item in answer.headers.get("Allow", "").split(",")], (
+        f"{method} {answer.url}: Allow is {answer.headers.get('Allow')!r}, expected it to name GET"
+    )
+    assert content_type_problem(405, answer.headers.get("Content-Type"), answer.body) is None, (
+        f"{method} {answer.url}: Content-Type {answer.headers.get('Content-Type')!r}, expected text/plain"
+    )
+
+
+def test_unknown_path_is_a_plain_404(contract_target: ContractTarget) -> None:
+    """An unknown path: 404 `404 page not found`."""
+    answer = contract_target.request("GET", "/api/no-such-route")
+    assert answer.status == 404, f"GET {answer.url} answered {answer.status}, expected 404"
+    assert answer.body.strip() == b"404 page not found", f"GET {answer.url}: body {answer.excerpt()!r}"
+
+
+def test_unknown_model_is_404_with_error_text(contract_target: ContractTarget) -> None:
+    """Loading a model that is not installed: 404 `model '...' not found` (nothing is loaded)."""
+    answer = contract_target.request("POST", "/api/generate", {"model": NO_SUCH_MODEL})
+    assert answer.status == 404, f"POST {answer.url} answered {answer.status}: {answer.excerpt()}"
+    error = answer.json().get("error", "") if answer.body.startswith(b"{") else ""
+    assert NO_SUCH_MODEL in error and "not found" in error, f"POST {answer.url}: error {answer.excerpt()!r}"
+
+
+def test_keep_alive_without_unit_is_400(contract_target: ContractTarget) -> None:
+    """`keep_alive: "10"` is refused before anything loads: 400 `time: missing unit in duration "10"`."""
+    answer = contract_target.request("POST", "/api/generate", {"model": NO_SUCH_MODEL, "keep_alive": "10"})
+    assert answer.status == 400, f"POST {answer.url} answered {answer.status}: {answer.excerpt()}"
+    assert b"missing unit" in answer.body, f"POST {answer.url}: {answer.excerpt()!r}"
+
+
+@pytest.fixture(scope="module")
+def probe(contract_target: ContractTarget) -> Iterator[ProbeModel]:
+    """The smallest loadable model; afterwards the server is left as it was found."""
+    if contract_target.read_only:
+        pytest.skip("--read-only: the load/unload checks change server state")
+    try:
+        chosen = pick_probe_model(contract_target)
+    except LifecycleUnavailable as reason:
+        pytest.skip(str(reason))
+    yield chosen
+    restore(contract_target, chosen)
+
+
+def _poll(contract_target: ContractTarget, name: str, present: bool) -> dict[str, Any] | None:
+    import time
+
+    deadline = time.monotonic() + contract_target.grace_seconds
+    entry = listed(contract_target, name)
+    while (entry is not None) != present and time.monotonic() < deadline:
+        time.sleep(0.25)
+        entry = listed(contract_target, name)
+    return entry
+
+
+def test_load_lists_the_model_with_a_matching_expiry(contract_target: ContractTarget, probe: ProbeModel) -> None:
+    """Load (no prompt) with a short keep-alive: `done_reason: load`, listed, expires_at = load + keep-alive."""
+    answer = contract_target.request(
+        "POST", "/api/generate", {"model": probe.name, "keep_alive": PROBE_KEEP_ALIVE_SECONDS}
+    )
+    assert answer.status == 200, f"POST {answer.url} (load {probe.name}) answered {answer.status}: {answer.excerpt()}"
+    body = answer.json()
+    problems = [str(p) for p in validator_for("ollama", "GenerateResponse").problems(body)]
+    assert not problems and body.get("done_reason") == "load", f"load answer {answer.excerpt()}: {problems}"
+    entry = _poll(contract_target, probe.name, present=True)
+    assert entry is not None, f"{probe.name} was loaded but /api/ps does not list it"
+    expected = parse_timestamp(body["created_at"]) + timedelta(seconds=PROBE_KEEP_ALIVE_SECONDS)
+    try:
+        actual = parse_timestamp(str(entry.get("expires_at")))
+    except ValueError:
+        raise AssertionError(f"{probe.name}: /api/ps lists it with expires_at {entry.get('expires_at')!r}") from None
+    assert abs((actual - expected).total_seconds()) <= 5, (
+        f"{probe.name}: expires_at {entry['expires_at']} should be the load time {body['created_at']} "
+        f"plus keep_alive {PROBE_KEEP_ALIVE_SECONDS} s (±5 s)"
+    )
+
+
+def test_unload_removes_the_model_within_grace(contract_target: ContractTarget, probe: ProbeModel) -> None:
+    """`keep_alive: 0` without a prompt: `done_reason: unload`, and the model leaves /api/ps."""
+    contract_target.request("POST", "/api/generate", {"model": probe.name, "keep_alive": PROBE_KEEP_ALIVE_SECONDS})
+    answer = contract_target.request("POST", "/api/generate", {"model": probe.name, "keep_alive": 0})
+    assert answer.status == 200, f"POST {answer.url} (unload {probe.name}) answered {answer.status}: {answer.excerpt()}"
+    assert answer.json().get("done_reason") == "unload", f"unload answer {answer.excerpt()}"
+    entry = _poll(contract_target, probe.name, present=False)
+    assert entry is None, f"{probe.name} is still listed {contract_target.grace_seconds:g} s after its unload: {entry}"
+
+
+def test_server_is_left_as_found(contract_target: ContractTarget, probe: ProbeModel) -> None:
+    """After the lifecycle checks the probe model is back in its original state."""
+    restore(contract_target, probe)
+    now_listed = {model.get("name") for model in running(contract_target)}
+    assert (probe.name in now_listed) == (probe.was_running is not None), (
+        f"{probe.name} was {'running' if probe.was_running else 'not running'} before the checks and is "
+        f"{'running' if probe.name in now_listed else 'not running'} now"
+    )

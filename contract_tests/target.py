@@ -1,0 +1,97 @@
+"""What the contract checks talk to: the mock in-process, or a server at a URL (mock or live)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from ollama_contract_kit.client.headers import mask_text
+
+#: By default at most this many requests per second reach a live server: verification never floods.
+LIVE_REQUESTS_PER_SECOND = 20.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer, whichever way it was fetched."""
+
+    method: str
+    url: str
+    status: int
+    headers: CaseInsensitiveDict[str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body decoded as JSON (raises ValueError when it is not)."""
+        import json
+
+        return json.loads(self.body)
+
+    def excerpt(self, limit: int = 300) -> str:
+        """The start of the body as text, for evidence."""
+        text = self.body[:limit].decode("utf-8", errors="replace")
+        return text + ("…" if len(self.body) > limit else "")
+
+
+@dataclass
+class ContractTarget:
+    """A server under test. `live` targets are never asked to generate text; `read_only` ones are not changed."""
+
+    description: str
+    base_url: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    app: Any = None
+    live: bool = False
+    read_only: bool = False
+    timeout: float = 15.0
+    grace_seconds: float = 15.0
+    max_rate: float = LIVE_REQUESTS_PER_SECOND
+    _session: requests.Session = field(default_factory=requests.Session, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _last_request: float = 0.0
+
+    def _pace(self) -> None:
+        if not self.live:
+            return
+        with self._lock:
+            wait = self._last_request + 1 / self.max_rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._last_request = time.monotonic()
+
+    def call_and_validate(self, case: Any) -> Any:
+        """Send a Schemathesis case and run every check (built-in and the kit's) on the answer."""
+        self._pace()
+        if self.app is not None:
+            return case.call_and_validate(app=self.app, headers=self.headers or None)
+        return case.call_and_validate(
+            base_url=self.base_url, session=self._session, headers=self.headers or None, timeout=self.timeout
+        )
+
+    def request(
+        self, method: str, path: str, json_body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> Answer:
+        """Send one plain request (no redirects followed)."""
+        self._pace()
+        merged = {**self.headers, **(headers or {})}
+        if self.app is not None:
+            with self.app.test_client() as client:
+                response = client.open(path, method=method, json=json_body, headers=merged)
+                return Answer(
+                    method, path, response.status_code, CaseInsensitiveDict(dict(response.headers)), response.get_data()
+                )
+        url = self.base_url + path
+        reply = self._session.request(
+            method, url, json=json_body, headers=merged, timeout=self.timeout, allow_redirects=False
+        )
+        return Answer(method, url, reply.status_code, CaseInsensitiveDict(dict(reply.headers)), reply.content)
+
+    def mask(self, text: str) -> str:
+        """`text` with the target's secret header values masked."""
+        return mask_text(text, self.headers)

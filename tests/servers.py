@@ -1,0 +1,314 @@
+"""Servers for the self-test of `verify`: the mock broken in one way each, and unusual-but-valid ones."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ollama_contract_kit.mock_server import MockOllama
+
+Headers = list[tuple[str, str]]
+ResponseRewrite = Callable[[str, str, str, Headers, bytes], tuple[str, Headers, bytes]]
+RequestRewrite = Callable[[dict[str, Any]], None]
+
+
+class Breaker:
+    """WSGI middleware that rewrites requests and responses of the app it wraps."""
+
+    def __init__(self, inner: Any, on_response: ResponseRewrite | None, on_request: RequestRewrite | None) -> None:
+        self.inner, self.on_response, self.on_request = inner, on_response, on_request
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.on_request is not None:
+            self.on_request(environ)
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: Headers, exc_info: Any = None) -> Callable[[bytes], None]:
+            captured.update(status=status, headers=headers)
+            return lambda data: None
+
+        body = b"".join(self.inner(environ, capture))
+        status, headers = captured["status"], list(captured["headers"])
+        if self.on_response is not None:
+            status, headers, body = self.on_response(
+                environ["REQUEST_METHOD"], environ["PATH_INFO"], status, headers, body
+            )
+        headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        start_response(status, headers)
+        return [body] if environ["REQUEST_METHOD"] != "HEAD" else []
+
+
+@dataclass
+class Server:
+    """One self-test server: settings of the mock, and how it is broken (if at all)."""
+
+    name: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    on_response: ResponseRewrite | None = None
+    on_request: RequestRewrite | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    world: dict[str, Any] | None = None
+    #: For a broken server: words the failing checks' titles or evidence must contain (the intended reason).
+    expect: str = ""
+
+    def start(self) -> MockOllama:
+        mock = MockOllama(log_requests=False, **self.settings)
+        if self.world is not None:
+            mock.use_world(self.world)
+        mock.app.wsgi_app = Breaker(mock.app.wsgi_app, self.on_response, self.on_request)  # type: ignore[method-assign]
+        return mock.start()
+
+
+def ps_body(change: Callable[[dict[str, Any]], Any]) -> ResponseRewrite:
+    """Rewrite the JSON body of GET /api/ps."""
+
+    def rewrite(method: str, path: str, status: str, headers: Headers, body: bytes) -> tuple[str, Headers, bytes]:
+        if method == "GET" and path == "/api/ps" and status.startswith("200"):
+            data = json.loads(body)
+            changed = change(data)
+            body = json.dumps(data if changed is None else changed, separators=(",", ":")).encode()
+        return status, headers, body
+
+    return rewrite
+
+
+def each_model(change: Callable[[dict[str, Any]], None]) -> ResponseRewrite:
+    """Rewrite every model of GET /api/ps."""
+    return ps_body(lambda data: [change(model) for model in data["models"]] and None)
+
+
+def answer(
+    method: str,
+    path: str,
+    status: str | None = None,
+    headers: Headers | None = None,
+    body: bytes | None = None,
+    drop_header: str | None = None,
+) -> ResponseRewrite:
+    """Replace the status, headers or body of one route's answers."""
+
+    def rewrite(
+        request_method: str, request_path: str, old_status: str, old_headers: Headers, old_body: bytes
+    ) -> tuple[str, Headers, bytes]:
+        if request_method != method or request_path != path:
+            return old_status, old_headers, old_body
+        new_headers = [(k, v) for k, v in old_headers if not drop_header or k.lower() != drop_header.lower()]
+        if headers:
+            names = {name.lower() for name, _ in headers}
+            new_headers = [(k, v) for k, v in new_headers if k.lower() not in names] + headers
+        return status or old_status, new_headers, old_body if body is None else body
+
+    return rewrite
+
+
+def request_body(change: Callable[[dict[str, Any]], None], path: str = "/api/generate") -> RequestRewrite:
+    """Rewrite the JSON body of POST requests to `path` before the mock sees it."""
+
+    def rewrite(environ: dict[str, Any]) -> None:
+        if environ["REQUEST_METHOD"] != "POST" or environ["PATH_INFO"] != path:
+            return
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            change(data)
+            raw = json.dumps(data).encode()
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
+
+    return rewrite
+
+
+def _past(model: dict[str, Any]) -> None:
+    model["expires_at"] = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+
+
+BROKEN = [
+    Server("models null", expect="Response violates schema", on_response=ps_body(lambda d: {"models": None})),
+    Server("models wrapped in data", expect="Response violates schema", on_response=ps_body(lambda d: {"data": d})),
+    Server("top level array", expect="Response violates schema", on_response=ps_body(lambda d: d["models"])),
+    Server(
+        "size as text", expect="Response violates schema", on_response=each_model(lambda m: m.update(size="3.7 GB"))
+    ),
+    Server(
+        "size_vram above size", expect="size_vram", on_response=each_model(lambda m: m.update(size_vram=m["size"] + 1))
+    ),
+    Server(
+        "name without tag",
+        expect="differs from model",
+        on_response=each_model(lambda m: m.update(name=m["name"].split(":")[0])),
+    ),
+    Server(
+        "expires_at missing", expect="Response violates schema", on_response=each_model(lambda m: m.pop("expires_at"))
+    ),
+    Server(
+        "expires_at without zone",
+        expect="Response violates schema",
+        on_response=each_model(lambda m: m.update(expires_at=m["expires_at"][:19])),
+    ),
+    Server(
+        "expires_at as unix time",
+        expect="Response violates schema",
+        on_response=each_model(lambda m: m.update(expires_at=1754393725)),
+    ),
+    Server(
+        "digest with sha256 prefix",
+        expect="Response violates schema",
+        on_response=each_model(lambda m: m.update(digest="sha256:" + m["digest"])),
+    ),
+    Server(
+        "digest shortened",
+        expect="Response violates schema",
+        on_response=each_model(lambda m: m.update(digest=m["digest"][:12])),
+    ),
+    Server(
+        "families missing",
+        expect="Response violates schema",
+        on_response=each_model(lambda m: m["details"].pop("families")),
+    ),
+    Server("details null", expect="Response violates schema", on_response=each_model(lambda m: m.update(details=None))),
+    Server(
+        "context_length as text",
+        expect="Response violates schema",
+        on_response=each_model(lambda m: m.update(context_length="4096")),
+    ),
+    Server(
+        "earliest expiry first",
+        expect="latest expiry first",
+        on_response=ps_body(lambda d: {"models": d["models"][::-1]}),
+    ),
+    Server("expired model still listed", expect="an expired model leaves", on_response=each_model(_past)),
+    Server(
+        "model listed twice",
+        expect="listed twice",
+        on_response=ps_body(lambda d: {"models": d["models"] + d["models"][-1:]}),
+    ),
+    Server(
+        "ps as text/plain",
+        expect="should be application/json",
+        on_response=answer("GET", "/api/ps", headers=[("Content-Type", "text/plain; charset=utf-8")]),
+    ),
+    Server(
+        "ps answers 201", expect="Undocumented status code", on_response=answer("GET", "/api/ps", status="201 Created")
+    ),
+    Server(
+        "HEAD on ps answers 200",
+        expect="HEAD http",
+        on_response=answer("HEAD", "/api/ps", status="200 OK", headers=[("Content-Type", "application/json")]),
+    ),
+    Server(
+        "POST on ps answers 404",
+        expect="answered 404, expected 405",
+        on_response=answer("POST", "/api/ps", status="404 Not Found", body=b"404 page not found"),
+    ),
+    Server("405 without Allow", expect="Allow is None", on_response=answer("DELETE", "/api/ps", drop_header="Allow")),
+    Server(
+        "unknown path answers JSON",
+        expect="no-such-route",
+        on_response=answer(
+            "GET", "/api/no-such-route", headers=[("Content-Type", "application/json")], body=b'{"error":"not found"}'
+        ),
+    ),
+    Server(
+        "unknown model answers 500",
+        expect="answered 500",
+        on_response=answer("POST", "/api/generate", status="500 Internal Server Error"),
+    ),
+    Server(
+        "tags without families",
+        expect="[GET /api/tags]",
+        on_response=lambda m, p, s, h, b: (s, h, b.replace(b'"families":["llama"],', b"") if p == "/api/tags" else b),
+    ),
+    Server("version empty", expect="[GET /api/version]", on_response=answer("GET", "/api/version", body=b"{}")),
+    Server(
+        "unload ignored",
+        expect="unload answer",
+        on_request=request_body(lambda d: d.pop("keep_alive") if d.get("keep_alive") == 0 else None),
+    ),
+    Server(
+        "keep_alive ignored on load",
+        expect="should be the load time",
+        on_request=request_body(lambda d: d.pop("keep_alive", None)),
+    ),
+    Server(
+        "loaded model not listed",
+        expect="does not list it",
+        on_response=ps_body(lambda d: {"models": [m for m in d["models"] if m["name"] != "smollm2:360m"]}),
+    ),
+]
+
+
+def _old_server(model: dict[str, Any]) -> None:
+    model.pop("context_length")
+    if model["size_vram"] == 0:
+        model.pop("size_vram")
+
+
+def _nanoseconds(model: dict[str, Any]) -> None:
+    head, _, zone = model["expires_at"].partition("Z")
+    model["expires_at"] = (
+        (head.split(".")[0] + ".123456789Z")
+        if zone == "" and head.endswith("Z") is False and model["expires_at"].endswith("Z")
+        else model["expires_at"]
+    )
+
+
+_ONE_MODEL = {
+    "models": [
+        {
+            "name": "smollm2:360m",
+            "size": 725566512,
+            "digest": "297281b699fc51376006233ca400cd664c4f7b80ed88a47ef084f1e4b089803b",
+            "details": {
+                "parent_model": "",
+                "format": "safetensors",
+                "family": "llama",
+                "families": None,
+                "parameter_size": "361.82M",
+                "quantization_level": "F16",
+            },
+        },
+    ],
+}
+
+VALID = [
+    Server("the default world"),
+    Server("nothing running", world=_ONE_MODEL),
+    Server(
+        "families null and CPU only",
+        world={**_ONE_MODEL, "running": [{"model": "smollm2:360m", "size_vram": 0, "keep_alive": "1h"}]},
+    ),
+    Server("only a forever model", world={**_ONE_MODEL, "running": [{"model": "smollm2:360m", "keep_alive": -1}]}),
+    Server("zone +05:30", settings={"timezone": timezone(timedelta(hours=5, minutes=30))}),
+    Server("zone -07:00", settings={"timezone": timezone(timedelta(hours=-7))}),
+    Server("old server without context_length and zero size_vram", on_response=each_model(_old_server)),
+    Server(
+        "0.1.38 server with modified_at", on_response=each_model(lambda m: m.update(modified_at="0001-01-01T00:00:00Z"))
+    ),
+    Server(
+        "nanosecond fractions",
+        settings={"timezone": timezone.utc},
+        on_response=each_model(
+            lambda m: m.update(expires_at=m["expires_at"].rstrip("Z").split(".")[0] + ".123456789Z")
+        ),
+    ),
+    Server(
+        "pretty-printed by a proxy",
+        on_response=lambda m, p, s, h, b: (
+            s,
+            h,
+            json.dumps(json.loads(b), indent=2).encode() if p == "/api/ps" and s.startswith("200") else b,
+        ),
+    ),
+    Server(
+        "behind a prefix and a token",
+        settings={"base_path": "/ollama", "token": "s3cr3t-t0ken"},
+        headers={"Authorization": "Bearer s3cr3t-t0ken"},
+    ),
+]

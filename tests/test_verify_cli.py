@@ -1,0 +1,104 @@
+"""`ollama-contract verify` as users run it: exit codes, reports for CI, read-only mode, masked secrets."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+from ollama_contract_kit.mock_server import MockOllama
+
+CONTRACT = [sys.executable, "-m", "ollama_contract_kit.contract_tests.cli"]
+
+
+def _run(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CONTRACT, *arguments], capture_output=True, text=True, timeout=180)
+
+
+def test_conforming_mock_exits_0_with_reports(ollama_mock: MockOllama, tmp_path: Path) -> None:
+    junit, report = tmp_path / "junit.xml", tmp_path / "report.json"
+    result = _run("verify", "--url", ollama_mock.url, "--junit-xml", str(junit), "--json", str(report))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "CONFORMS" in result.stdout and "PASS" in result.stdout
+    suite = ElementTree.parse(junit).getroot()
+    assert suite.get("failures") == "0" and int(suite.get("tests", "0")) >= 15
+    data = json.loads(report.read_text())
+    assert data["conforms"] is True and data["version"] == "0.33.0"
+    assert [entry["name"] for entry in ollama_mock.running()] == [m["name"] for m in MockOllama().running()], (
+        "left as found"
+    )
+
+
+def test_violation_exits_1_and_shows_evidence(ollama_mock: MockOllama, tmp_path: Path) -> None:
+    ollama_mock.add_fault("GET /api/ps", "status", 500)
+    junit = tmp_path / "junit.xml"
+    result = _run("verify", "--url", ollama_mock.url, "--read-only", "--junit-xml", str(junit))
+    assert result.returncode == 1
+    assert "DOES NOT CONFORM" in result.stdout
+    assert "answered 500" in result.stdout
+    failures = ElementTree.parse(junit).getroot().findall(".//failure")
+    assert failures and any("500" in (failure.text or "") for failure in failures)
+
+
+def test_read_only_skips_the_lifecycle(ollama_mock: MockOllama) -> None:
+    result = _run("verify", "--url", ollama_mock.url, "--read-only")
+    assert result.returncode == 0
+    assert "SKIP  Load (no prompt)" in result.stdout and "--read-only" in result.stdout
+    assert not [
+        entry
+        for entry in ollama_mock.requests
+        if entry["method"] == "POST" and '"keep_alive": 30' in (entry["body"] or "")
+    ]
+
+
+def test_unreachable_exits_3_naming_the_url() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = _run("verify", "--url", f"127.0.0.1:{port}")
+    assert result.returncode == 3
+    expected = f"cannot reach http://127.0.0.1:{port}/api/version: connection refused (is the server running?)"
+    assert result.stderr.strip() == f"ollama-contract: {expected}"
+
+
+def test_refused_credentials_exit_3_without_showing_them() -> None:
+    with MockOllama(token="right-token", log_requests=False) as mock:
+        result = _run("verify", "--url", mock.url, "--headers", "{'Authorization': 'Bearer wrong-token'}")
+    assert result.returncode == 3 and "check --headers" in result.stderr
+    assert "wrong-token" not in result.stdout + result.stderr
+
+
+def test_secrets_never_appear_in_reports(tmp_path: Path) -> None:
+    with MockOllama(token="tok-abc-123", base_path="/ollama", log_requests=False) as mock:
+        mock.add_fault("GET /api/ps", "status", 503)
+        report = tmp_path / "r.json"
+        result = _run(
+            "verify", "--url", mock.url, "--headers", '{"Authorization": "Bearer tok-abc-123"}', "--json", str(report)
+        )
+    assert result.returncode == 1
+    assert "tok-abc-123" not in result.stdout + result.stderr + report.read_text()
+    assert "Reproduce with" in result.stdout and "curl -X GET" in result.stdout, "the evidence has a reproducer"
+
+
+def test_usage_errors_exit_2() -> None:
+    for arguments, mentions in [
+        (["verify"], "--url"),
+        (["verify", "--url", "x", "--max-examples", "0"], "--max-examples"),
+        (["verify", "--url", "x", "--headers", "{bad"], "--headers"),
+        ([], "choose a command"),
+    ]:
+        result = _run(*arguments)
+        assert result.returncode == 2, arguments
+        assert mentions in result.stderr and "Traceback" not in result.stderr
+
+
+def test_spec_prints_the_contract_path() -> None:
+    result = _run("spec")
+    assert (
+        result.returncode == 0
+        and result.stdout.strip().endswith("ollama.yaml")
+        and Path(result.stdout.strip()).is_file()
+    )

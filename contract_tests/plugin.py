@@ -6,27 +6,12 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from ollama_contract_kit.client.headers import parse_headers
 from ollama_contract_kit.client.hosts import base_url
 
+from .profile import DEFAULT_MAX_EXAMPLES, register_profile
 from .target import LIVE_REQUESTS_PER_SECOND, ContractTarget
-
-#: The Hypothesis profile the suite's Schemathesis tests use.
-PROFILE = "ollama-contract"
-DEFAULT_MAX_EXAMPLES = 25
-
-
-def register_profile(max_examples: int = DEFAULT_MAX_EXAMPLES, database: bool = True) -> None:
-    """(Re)define the suite's Hypothesis profile."""
-    settings.register_profile(
-        PROFILE,
-        max_examples=max_examples,
-        deadline=None,
-        database=settings.get_profile("default").database if database else None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
-    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -29,12 +29,9 @@ from .lifecycle import (
     restore,
     running,
 )
-from .plugin import PROFILE, register_profile
+from .profile import suite_settings
 from .rules import content_type_problem, ps_problems, server_time
 from .target import ContractTarget
-
-if PROFILE not in settings._profiles:  # imported outside the plugin: use the defaults
-    register_profile()
 
 #: OPTIONS is left out of Schemathesis's unexpected methods: Ollama answers it 204 when Host is a
 #: local name (its Host-check middleware), which is right, not a missing 405. Our own check covers it.
@@ -48,14 +45,14 @@ NO_SUCH_MODEL = "ollama-contract-kit-no-such-model:0"
 
 
 @read_only_operations.parametrize()
-@settings(parent=settings.get_profile(PROFILE))
+@settings(parent=suite_settings())
 def test_read_only_operation_conforms(case: Any, contract_target: ContractTarget) -> None:
     """Schemathesis: every built-in check and the kit's, positive and negative data."""
     contract_target.call_and_validate(case)
 
 
 @generating_operations.parametrize()
-@settings(parent=settings.get_profile(PROFILE))
+@settings(parent=suite_settings())
 def test_generate_and_chat_conform(case: Any, contract_target: ContractTarget) -> None:
     """Schemathesis on generate/chat bodies (mock only: a live server is never asked to generate)."""
     if contract_target.live:

@@ -24,5 +24,5 @@ def test_readme_snippet_runs(snippet: str, ollama_mock: MockOllama, capsys: pyte
     namespace: dict[str, Any] = {}
     exec(compile(code, "README.md", "exec"), namespace)
     for name, value in namespace.items():
-        if name.startswith("test_") and callable(value):
+        if name.startswith("test_") and callable(value) and value.__code__.co_filename == "README.md":
             value(ollama_mock)

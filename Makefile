@@ -29,11 +29,12 @@ typecheck: $(STAMP)
 	for folder in openapi mock_server client contract_tests; do ln -s ../../$$folder .typecheck/ollama_contract_kit/$$folder; done
 	$(BIN)/mypy -p ollama_contract_kit.openapi -p ollama_contract_kit.client -p ollama_contract_kit.mock_server
 
-bench: $(STAMP)
+bench: $(STAMP) ## figures: the mock against Prism with wrk (installs wrk and Prism when it can)
 	$(BIN)/python bench/run.py $(ARGS)
 
-fuzz: $(STAMP)
-	$(BIN)/python -m pytest -m fuzz -p no:randomly $(ARGS)
+fuzz: $(STAMP) ## long Schemathesis runs over both documents and the contract suite
+	OLLAMA_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest tests/test_fuzz_mock.py tests/test_contract_suite.py \
+		--contract-max-examples 1000 $(ARGS)
 
 clean:
 	rm -rf $(VENV) .typecheck build dist *.egg-info .hypothesis

@@ -1,14 +1,38 @@
-"""A small, strict client for Ollama's `GET /api/ps`, and the `ollama ps` table."""
+"""A small, strict client for Ollama's `GET /api/ps`, and the `ollama ps` table.
+
+Names load on first use, so `ollama_contract_kit.client.headers` (used by the mock) does not pay
+for the HTTP library.
+"""
 
 from __future__ import annotations
 
-from .api import OllamaClient
-from .errors import ContractError, HTTPStatusError, InvalidHeaders, OllamaClientError, ServerUnreachable
-from .headers import mask_headers, parse_headers
-from .hosts import InvalidURL, base_url
-from .models import ModelDetails, RunningModel, parse_ps_body
-from .table import render_table
+import importlib
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from .api import OllamaClient
+    from .errors import ContractError, HTTPStatusError, InvalidHeaders, OllamaClientError, ServerUnreachable
+    from .headers import mask_headers, parse_headers
+    from .hosts import InvalidURL, base_url
+    from .models import ModelDetails, RunningModel, parse_ps_body
+    from .table import render_table
+
+_WHERE = {
+    "ContractError": "errors",
+    "HTTPStatusError": "errors",
+    "InvalidHeaders": "errors",
+    "InvalidURL": "hosts",
+    "ModelDetails": "models",
+    "OllamaClient": "api",
+    "OllamaClientError": "errors",
+    "RunningModel": "models",
+    "ServerUnreachable": "errors",
+    "base_url": "hosts",
+    "mask_headers": "headers",
+    "parse_headers": "headers",
+    "parse_ps_body": "models",
+    "render_table": "table",
+}
 __all__ = [
     "ContractError",
     "HTTPStatusError",
@@ -25,3 +49,9 @@ __all__ = [
     "parse_ps_body",
     "render_table",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)

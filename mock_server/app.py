@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,8 @@ from flask import Flask
 from werkzeug.routing import Rule
 
 from .config import MockConfig
-from .pipeline import DROP_CONNECTION, install_pipeline
+from .fast_path import fast_ps
+from .pipeline import DROP_CONNECTION, TRUNCATE_AT, install_pipeline
 from .responses import error_response
 from .routes_control import control_routes
 from .routes_ollama import ollama_routes
@@ -51,12 +52,14 @@ def create_app(config: MockConfig | None = None) -> Flask:
         app.logger.exception("ollama-mock failed while answering")
         return error_response(500, f"ollama-mock internal error: {type(error).__name__}")
 
-    app.wsgi_app = _outer_layer(app.wsgi_app, config.normalized_base_path())  # type: ignore[method-assign,assignment]
+    app.wsgi_app = _outer_layer(app.wsgi_app, config.normalized_base_path(), fast_ps(state))  # type: ignore[method-assign,assignment]
     return app
 
 
-def _outer_layer(inner: WSGIApp, base_path: str) -> WSGIApp:
-    """Serve below `base_path`, and drop the connection when a `drop` fault asks for it."""
+def _outer_layer(
+    inner: WSGIApp, base_path: str, fast: Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes] | None]
+) -> WSGIApp:
+    """Serve below `base_path`, answer plain `GET /api/ps` fast, and drop connections for `drop` faults."""
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if base_path:
@@ -66,16 +69,29 @@ def _outer_layer(inner: WSGIApp, base_path: str) -> WSGIApp:
                 return [b"404 page not found"]
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + base_path
             environ["PATH_INFO"] = path[len(base_path) :] or "/"
+        if environ.get("PATH_INFO") == "/api/ps" and environ.get("REQUEST_METHOD") == "GET":
+            answered = fast(environ, start_response)
+            if answered is not None:
+                return answered
         result = inner(environ, start_response)
         if environ.get(DROP_CONNECTION):
-            _drop(environ)
+            return _dropped(environ, result)
+        if environ.get(TRUNCATE_AT) is not None:
+            return _truncated(result, int(environ[TRUNCATE_AT]))
         return result
 
     return application
 
 
-def _drop(environ: dict[str, Any]) -> None:
-    """Close the client's socket without an answer (waitress), else abort the request loudly."""
+def _truncated(result: Iterable[bytes], cut: int) -> Iterator[bytes]:
+    """Send the first `cut` bytes (the headers promise more), then abort the connection."""
+    body = b"".join(result)
+    yield body[:cut]
+    raise ConnectionAbortedError("ollama-mock cut the body short (truncate fault)")
+
+
+def _dropped(environ: dict[str, Any], result: Iterable[bytes]) -> Iterable[bytes]:
+    """Close the connection: with waitress before any answer; elsewhere right after the headers."""
     disconnected = environ.get("waitress.client_disconnected")
     channel = getattr(disconnected, "__self__", None)
     sock = getattr(channel, "socket", None)
@@ -84,5 +100,5 @@ def _drop(environ: dict[str, Any]) -> None:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        return
-    raise ConnectionAbortedError("ollama-mock dropped the connection (drop fault)")
+        return result
+    return _truncated(result, 0)

@@ -5,23 +5,21 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from datetime import timedelta, timezone, tzinfo
 from pathlib import Path
-from types import FrameType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ollama_contract_kit.client import OllamaClient, OllamaClientError
+from ollama_contract_kit.client.errors import OllamaClientError
 from ollama_contract_kit.client.headers import parse_headers
 
 from .app import create_app
 from .config import MockConfig
 from .faults import Fault, FaultError, parse_fault_option
 from .fixtures import FixtureError, read_fixture_file
-from .record import snapshot, write_fixture
-from .server import DEFAULT_THREADS, MockServerError, bind_server, stop_server
+from .server import DEFAULT_THREADS, MockServerError
+from .serving import SERVERS, default_server, reserve_port, serve_granian, serve_waitress
 
 EXIT_CODES = """exit codes:
   0  stopped cleanly (SIGINT/SIGTERM) or recorded
@@ -65,6 +63,12 @@ def _non_negative(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
     return value
+
+
+def _threads(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 256, got {text!r}")
+    return int(text)
 
 
 def _fault(text: str) -> Fault:
@@ -117,7 +121,16 @@ def serve_parser() -> argparse.ArgumentParser:
         help="a fault from the start, e.g. 'GET /api/ps=status:503' or '*=latency:200' (repeatable)",
     )
     parser.add_argument(
-        "--threads", type=int, default=DEFAULT_THREADS, help=f"worker threads (default {DEFAULT_THREADS})"
+        "--threads",
+        type=_threads,
+        default=None,
+        help=f"threads running the app (default: 1 with granian, {DEFAULT_THREADS} with waitress)",
+    )
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=None,
+        help="HTTP server: granian (default where processes can fork; fastest) or waitress",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     parser.add_argument("--check", action="store_true", help="validate the fixture file and exit")
@@ -150,6 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def record(argv: Sequence[str]) -> int:
     """`ollama-mock record`."""
     arguments = record_parser().parse_args(argv)
+    from ollama_contract_kit.client.api import OllamaClient
+
+    from .record import snapshot, write_fixture
+
     try:
         with OllamaClient(
             arguments.url, headers=parse_headers(arguments.headers, "--headers"), timeout=arguments.timeout
@@ -168,10 +185,6 @@ def record(argv: Sequence[str]) -> int:
         file=sys.stderr,
     )
     return 0
-
-
-def _stop_on_sigterm(_signal: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def serve(argv: Sequence[str]) -> int:
@@ -199,31 +212,30 @@ def serve(argv: Sequence[str]) -> int:
         log_requests=not arguments.quiet,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    logging.getLogger("waitress").setLevel(logging.ERROR)
+    server = arguments.server or default_server()
+    threads = arguments.threads or (1 if server == "granian" else DEFAULT_THREADS)
     app = create_app(config)
     try:
-        server = bind_server(app, arguments.host, arguments.port, threads=arguments.threads)
+        port = reserve_port(arguments.host, arguments.port)
     except MockServerError as error:
         print(f"ollama-mock: {error}", file=sys.stderr)
         return 1
     state = app.extensions["ollama_mock"]
     host = f"[{arguments.host}]" if ":" in arguments.host else arguments.host
-    url = f"http://{host}:{server.effective_port}{config.normalized_base_path()}"
+    url = f"http://{host}:{port}{config.normalized_base_path()}"
     print(
-        f"ollama-mock: serving Ollama {state.world.version} on {url} "
+        f"ollama-mock: serving Ollama {state.world.version} on {url} with {server} "
         f"({len(state.world.installed())} models installed, {len(state.world.listing().models)} running"
         f"{'; control API at ' + url + '/_mock/' if config.control else ''}"
         f"{'; bearer token required' if config.token else ''})",
         file=sys.stderr,
         flush=True,
     )
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop_server(server)
+        (serve_granian if server == "granian" else serve_waitress)(app, arguments.host, port, threads)
+    except MockServerError as error:
+        print(f"ollama-mock: {error}", file=sys.stderr)
+        return 1
     print("ollama-mock: stopped", file=sys.stderr)
     return 0
 

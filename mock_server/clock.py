@@ -54,13 +54,16 @@ class Clock:
         """Move the clock forward by `seconds` (frozen or not); return the new time."""
         if seconds < 0:
             raise ValueError("the clock only moves forward")
-        step = timedelta(seconds=seconds)
         with self._lock:
-            if self._frozen_at is not None:
-                self._frozen_at += step
-            else:
-                self._offset += step
-            return self.now()
+            try:
+                step = timedelta(seconds=seconds)
+                if self._frozen_at is not None:
+                    self._frozen_at += step
+                else:
+                    self._offset += step
+                return self.now()
+            except OverflowError:
+                raise ValueError("the clock cannot go past the year 9999") from None
 
     def reset(self) -> None:
         """Back to real time."""

@@ -136,6 +136,10 @@ class FaultBook:
         with self._lock:
             self._faults = list(self._initial)
 
+    def any(self) -> bool:
+        """True while any fault is in force (read without locking: a hint for the fast path)."""
+        return bool(self._faults)
+
     def listed(self) -> list[Fault]:
         """The faults in force, oldest first."""
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import html
 import ipaddress
@@ -115,9 +116,9 @@ def is_loopback_bind(bind_host: str) -> bool:
         return False
 
 
-def host_check(request: Request) -> Response | None:
-    """Ollama's DNS-rebinding guard: 403 unless Host is local; OPTIONS to a local name is 204."""
-    host_header = request.host
+@functools.lru_cache(maxsize=512)
+def classify_host(host_header: str) -> str:
+    """How Ollama's Host check sees a Host header: `ip` (allowed address), `name` (allowed name) or `foreign`."""
     if host_header.startswith("["):
         host = host_header[1 : host_header.find("]")]
     elif host_header.count(":") == 1:
@@ -129,22 +130,32 @@ def host_check(request: Request) -> Response | None:
     except ValueError:
         address = None
     if address is not None:
-        if address.is_loopback or address.is_private or address.is_unspecified:
-            return None
-        return empty(403)
+        return "ip" if address.is_loopback or address.is_private or address.is_unspecified else "foreign"
     lowered = host.lower()
     if lowered in ("", "localhost", socket.gethostname().lower()) or lowered.endswith(_LOCAL_NAME_SUFFIXES):
-        return empty(204) if request.method == "OPTIONS" else None
-    return empty(403)
+        return "name"
+    return "foreign"
+
+
+def host_check(request: Request) -> Response | None:
+    """Ollama's DNS-rebinding guard: 403 unless Host is local; OPTIONS to a local name is 204."""
+    kind = classify_host(request.host)
+    if kind == "foreign":
+        return empty(403)
+    if kind == "name" and request.method == "OPTIONS":
+        return empty(204)
+    return None
+
+
+def token_matches(authorization: str, token: str) -> bool:
+    """True when an Authorization header carries `Bearer <token>` (compared in constant time)."""
+    given = authorization.encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(given, f"Bearer {token}".encode("utf-8", "surrogateescape"))
 
 
 def authorization_failure(request: Request, token: str | None) -> Response | None:
     """401 with Ollama's error body unless the request carries `Authorization: Bearer <token>`."""
-    if token is None:
-        return None
-    given = request.headers.get("Authorization", "")
-    expected = f"Bearer {token}"
-    if hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")):
+    if token is None or token_matches(request.headers.get("Authorization", ""), token):
         return None
     response = error_response(401, "unauthorized")
     response.headers["WWW-Authenticate"] = 'Bearer realm="ollama-mock"'

@@ -28,8 +28,9 @@ from .responses import allow_header, empty, error_response
 from .routes_control import CONTROL_PREFIX
 from .state import MockState
 
-#: The environ key that tells the outer WSGI layer to drop the connection.
+#: Environ keys that tell the outer WSGI layer to drop the connection, or to cut the body at a byte.
 DROP_CONNECTION = "ollama_mock.drop_connection"
+TRUNCATE_AT = "ollama_mock.truncate_at"
 access_log = logging.getLogger("ollama_contract_kit.mock")
 
 
@@ -134,8 +135,7 @@ def _spoil(response: Response, kind: Any) -> None:
         response.set_data(body[: max(1, len(body) // 2)])
         response.status_code = 200
     elif kind is FaultKind.TRUNCATE:
-        response.set_data(body[: len(body) // 2])
-        response.headers["Content-Length"] = str(len(body))
+        request.environ[TRUNCATE_AT] = len(body) // 2
     elif kind is FaultKind.DROP:
         request.environ[DROP_CONNECTION] = True
 

@@ -134,7 +134,10 @@ def set_clock() -> Response:
 @control_routes.post("/clock/advance")
 def advance_clock() -> Response:
     """Move the clock forward."""
-    _state().clock.advance(float(_body("AdvanceRequest")["seconds"]))
+    try:
+        _state().clock.advance(float(_body("AdvanceRequest")["seconds"]))
+    except ValueError as error:
+        raise _Invalid(str(error)) from None
     return _clock_json()
 
 

@@ -90,10 +90,11 @@ def _wait_until_serving(url: str, process: subprocess.Popen[str]) -> None:
     raise AssertionError(f"{url} did not come up")
 
 
+@pytest.mark.parametrize("server", ["granian", "waitress"])
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_cli_serves_and_stops_cleanly_on_signals(stop: signal.Signals) -> None:
+def test_cli_serves_and_stops_cleanly_on_signals(stop: signal.Signals, server: str) -> None:
     port = _free_port()
-    process = _start("--port", str(port), "--token", "tok-123")
+    process = _start("--port", str(port), "--token", "tok-123", "--server", server)
     try:
         _wait_until_serving(f"http://127.0.0.1:{port}/", process)
         response = requests.get(
@@ -108,7 +109,37 @@ def test_cli_serves_and_stops_cleanly_on_signals(stop: signal.Signals) -> None:
     assert "Traceback" not in errors
     assert "tok-123" not in errors, "the token never appears in the log"
     assert '"GET /api/ps" 200' in errors
-    assert "stopped" in errors
+    assert "stopped" in errors and f"with {server}" in errors
+    time.sleep(0.2)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/", timeout=2)  # nothing left running
+
+
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_cli_faults_break_connections_on_both_servers(server: str) -> None:
+    port = _free_port()
+    process = _start(
+        "--port",
+        str(port),
+        "--server",
+        server,
+        "--quiet",
+        "--fault",
+        "GET /api/ps=truncate,times=1",
+        "--fault",
+        "GET /api/tags=drop,times=1",
+    )
+    try:
+        _wait_until_serving(f"http://127.0.0.1:{port}/", process)
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            requests.get(f"http://127.0.0.1:{port}/api/ps", timeout=5)
+        with pytest.raises((requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+            requests.get(f"http://127.0.0.1:{port}/api/tags", timeout=5)
+        assert requests.get(f"http://127.0.0.1:{port}/api/ps", timeout=5).ok, "the server keeps serving"
+        assert requests.get(f"http://127.0.0.1:{port}/api/tags", timeout=5).ok
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
 
 
 def test_busy_port_gives_one_clear_line() -> None:

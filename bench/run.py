@@ -1,0 +1,254 @@
+"""Benchmark the mock against Stoplight Prism on GET /api/ps: start-up, requests/s, latency, memory.
+
+Run with `make bench` (it installs wrk and Prism when it can). Prints figures; asserts nothing.
+Only loopback addresses are used; every load run is bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+PRISM_DIR = HERE / ".prism"
+PRISM = PRISM_DIR / "node_modules" / ".bin" / "prism"
+SPEC = REPO / "openapi" / "ollama.yaml"
+DIGEST = "f974a74358d62a017b37c6f424fcdf2744ca02926c4f952513ddf474b2fa5091"
+DETAILS = {
+    "parent_model": "",
+    "format": "gguf",
+    "family": "llama",
+    "families": ["llama"],
+    "parameter_size": "7.2B",
+    "quantization_level": "Q4_0",
+}
+
+
+@dataclass
+class Figures:
+    """What one server measured."""
+
+    name: str
+    startup_seconds: float
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    peak_rss_mb: float
+    body_bytes: int
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def world(models: int, path: Path) -> Path:
+    """A fixture with `models` models, all running forever (the spec's example model first)."""
+    installed = [
+        {
+            "name": "mistral:7b" if index == 0 else f"model{index}:7b",
+            "size": 4113301824,
+            "digest": DIGEST,
+            "details": DETAILS,
+            "loaded": {"size": 5560649728, "size_vram": 5560649728, "context_length": 4096},
+        }
+        for index in range(models)
+    ]
+    running = [{"model": model["name"], "keep_alive": -1} for model in installed]
+    path.write_text(json.dumps({"models": installed, "running": running}))
+    return path
+
+
+def wait_first_answer(
+    url: str, process: subprocess.Popen[bytes], started: float, limit: float = 30
+) -> tuple[float, int]:
+    while time.perf_counter() - started < limit:
+        if process.poll() is not None:
+            raise SystemExit(f"bench: the server at {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                body = answer.read()
+                return time.perf_counter() - started, len(body)
+        except OSError:
+            time.sleep(0.002)
+    raise SystemExit(f"bench: {url} did not answer within {limit} s")
+
+
+def process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue += children.get(pid, [])
+    return found
+
+
+def peak_rss_mb(root: int) -> float:
+    """The largest peak resident set (VmHWM) among the server's processes (granian: its worker)."""
+    peaks = []
+    for pid in process_tree(root):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        if match:
+            peaks.append(int(match.group(1)) / 1024)
+    return max(peaks, default=0.0)
+
+
+def wrk(url: str, seconds: int, connections: int) -> tuple[float, float, float]:
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+
+    def percentile(label: str) -> float:
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    if re.search(r"Non-2xx or 3xx responses", output):
+        raise SystemExit(f"bench: {url} answered errors under load:\n{output}")
+    return rps, percentile("50"), percentile("99")
+
+
+def measure(name: str, command: list[str], port: int, seconds: int, connections: int) -> Figures:
+    url = f"http://127.0.0.1:{port}/api/ps"
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        startup, body_bytes = wait_first_answer(url, process, started)
+        wrk(url, 2, connections)  # warm-up
+        rps, p50, p99 = wrk(url, seconds, connections)
+        rss = peak_rss_mb(process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return Figures(name, round(startup, 3), round(rps), round(p50, 2), round(p99, 2), round(rss, 1), body_bytes)
+
+
+def mock_command(port: int, fixture: Path, server: str) -> list[str]:
+    executable = Path(sys.executable).with_name("ollama-mock")
+    return [str(executable), "--port", str(port), "--quiet", "--fixtures", str(fixture), "--server", server]
+
+
+def ensure_tools() -> bool:
+    """wrk is required; Prism is installed with npm when possible. Returns whether Prism is available."""
+    if shutil.which("wrk") is None:
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
+            if shutil.which("wrk") is None:
+                subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
+                subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
+        if shutil.which("wrk") is None:
+            raise SystemExit("bench: wrk is needed: install it (Debian/Ubuntu: sudo apt-get install wrk)")
+    if not PRISM.exists() and shutil.which("npm"):
+        subprocess.run(
+            [
+                "npm",
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(PRISM_DIR),
+                "@stoplight/prism-cli@5",
+            ],
+            check=False,
+            capture_output=True,
+        )
+    return PRISM.exists()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="seconds of load per run (default 10)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    arguments = parser.parse_args()
+    prism_available = ensure_tools()
+    results: list[Figures] = []
+    with tempfile.TemporaryDirectory() as folder:
+        one = world(1, Path(folder) / "one.json")
+        thousand = world(1000, Path(folder) / "thousand.json")
+        for server in ("granian", "waitress"):
+            port = free_port()
+            results.append(
+                measure(
+                    f"ollama-mock ({server})",
+                    mock_command(port, one, server),
+                    port,
+                    arguments.seconds,
+                    arguments.connections,
+                )
+            )
+        port = free_port()
+        results.append(
+            measure(
+                "ollama-mock (granian), 1000 models",
+                mock_command(port, thousand, "granian"),
+                port,
+                arguments.seconds,
+                arguments.connections,
+            )
+        )
+        if prism_available:
+            port = free_port()
+            command = [str(PRISM), "mock", str(SPEC), "-p", str(port), "-h", "127.0.0.1", "-v", "silent"]
+            results.append(
+                measure("Prism 5 (same spec, same example)", command, port, arguments.seconds, arguments.connections)
+            )
+    print(f"{'server':38} {'start s':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>8} {'body B':>8}")
+    for item in results:
+        print(
+            f"{item.name:38} {item.startup_seconds:8.3f} {item.requests_per_second:9.0f} {item.p50_ms:8.2f} "
+            f"{item.p99_ms:8.2f} {item.peak_rss_mb:8.1f} {item.body_bytes:8d}"
+        )
+    ours = results[0]
+    if prism_available:
+        prism = results[-1]
+        print(
+            f"\nours/Prism: requests/s x{ours.requests_per_second / prism.requests_per_second:.2f}, "
+            f"start-up x{ours.startup_seconds / prism.startup_seconds:.2f}, "
+            f"p99 x{ours.p99_ms / prism.p99_ms:.2f}, RSS x{ours.peak_rss_mb / prism.peak_rss_mb:.2f}"
+        )
+    else:
+        print("\nPrism not measured: install Node.js and npm (make bench installs @stoplight/prism-cli itself)")
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {arguments.connections} connections, "
+        f"{arguments.seconds} s per run"
+    )
+    if arguments.json:
+        arguments.json.write_text(json.dumps([asdict(item) for item in results], indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The hot path: `GET /api/ps` answered straight from the cached body, below Flask, when nothing special applies.
+
+Anything unusual (an Origin, a fault, a Host or token that is not plainly fine) goes the full way
+through the Flask pipeline, so both paths give the same answers; the tests run both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ollama_contract_kit.openapi.timestamps import format_timestamp
+
+from .faults import FAULT_HEADER
+from .http_rules import classify_host, is_loopback_bind, token_matches
+from .pipeline import access_log
+from .responses import JSON_TYPE
+from .state import MockState
+
+_FAULT_KEY = "HTTP_" + FAULT_HEADER.upper().replace("-", "_")
+
+
+def fast_ps(state: MockState) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes] | None]:
+    """A WSGI handler for plain `GET /api/ps`; it returns None when the request needs the full pipeline."""
+    config = state.config
+    check_host = is_loopback_bind(config.bind_host)
+
+    def answer(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes] | None:
+        if (
+            "HTTP_ORIGIN" in environ
+            or _FAULT_KEY in environ
+            or state.faults.any()
+            or (check_host and classify_host(environ.get("HTTP_HOST", "")) == "foreign")
+            or (config.token is not None and not token_matches(environ.get("HTTP_AUTHORIZATION", ""), config.token))
+        ):
+            return None
+        body = state.ps_body()
+        start_response("200 OK", [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body)))])
+        _log(state, environ)
+        return [body]
+
+    return answer
+
+
+def _log(state: MockState, environ: dict[str, Any]) -> None:
+    headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
+    query = environ.get("QUERY_STRING")
+    path = "/api/ps" + (f"?{query}" if query else "")
+    state.requests.record("GET", path, 200, headers, b"", format_timestamp(state.clock.now()))
+    if state.config.log_requests:
+        shown = "/api/ps" + ("?…" if query else "")
+        access_log.info('%s "GET %s" 200 fast', environ.get("REMOTE_ADDR"), shown)

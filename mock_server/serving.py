@@ -1,0 +1,92 @@
+"""Serving `ollama-mock` from the command line: granian (fast, by measurement) or waitress.
+
+Granian runs the app in one forked worker process, so the world still lives in one process; the
+app (fixtures validated, state built) is made before the fork. Where fork is unavailable the mock
+falls back to waitress, which also serves the in-thread test handle.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import multiprocessing
+import signal
+import socket
+from types import FrameType
+from typing import Any
+
+from flask import Flask
+
+from .server import MockServerError, bind_server, stop_server
+
+SERVERS = ("granian", "waitress")
+
+
+def granian_usable() -> bool:
+    """True when granian is installed and processes can be forked (Linux, macOS)."""
+    try:
+        import granian  # noqa: F401
+    except ImportError:
+        return False
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def default_server() -> str:
+    """granian where usable, else waitress."""
+    return "granian" if granian_usable() else "waitress"
+
+
+def reserve_port(host: str, port: int) -> int:
+    """Check that host:port can be bound (raising MockServerError if not); return the port (a free one for 0)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise MockServerError(
+                    f"port {port} on {host} is already in use (is a real Ollama running?); choose another with --port"
+                ) from None
+            if error.errno == errno.EADDRNOTAVAIL:
+                raise MockServerError(f"cannot listen on {host}: no such address on this machine") from None
+            raise MockServerError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+        return int(probe.getsockname()[1])
+
+
+def serve_granian(app: Flask, host: str, port: int, threads: int) -> None:
+    """Serve until SIGINT/SIGTERM with granian, one forked worker holding the app."""
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    multiprocessing.set_start_method("fork", force=True)
+    server = Server(
+        target="ollama-mock",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=1,
+        blocking_threads=threads,
+        websockets=False,
+        log_enabled=True,
+        log_level=LogLevels.error,
+    )
+    server.serve(target_loader=lambda *_: app, wrap_loader=False)
+
+
+def _stop_on_sigterm(_signal: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def serve_waitress(app: Flask, host: str, port: int, threads: int) -> None:
+    """Serve until SIGINT/SIGTERM with waitress, in this process."""
+    logging.getLogger("waitress").setLevel(logging.CRITICAL)  # our access log covers requests
+    server: Any = bind_server(app, host, port, threads=threads)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_server(server)

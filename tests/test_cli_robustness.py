@@ -1,0 +1,118 @@
+"""Every CLI of the kit against servers that hang or hang up, and bad files: one clear line, a documented code."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ollama_contract_kit.mock_server import MockOllama
+
+COMMANDS = {
+    "ollama-ps": [sys.executable, "-m", "ollama_contract_kit.client.cli", "--timeout", "1", "--url"],
+    "ollama-contract": [
+        sys.executable,
+        "-m",
+        "ollama_contract_kit.contract_tests.cli",
+        "verify",
+        "--timeout",
+        "1",
+        "--url",
+    ],
+    "ollama-mock record": [
+        sys.executable,
+        "-m",
+        "ollama_contract_kit.mock_server.cli",
+        "record",
+        "--out",
+        "/dev/null",
+        "--timeout",
+        "1",
+        "--url",
+    ],
+}
+
+
+@pytest.fixture(params=["hangs", "hangs up"])
+def misbehaving_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """A loopback TCP server that accepts and then never answers, or closes at once."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                continue
+            if request.param == "hangs":
+                held.append(connection)
+            else:
+                connection.recv(65536)
+                connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", request.param
+    stop.set()
+    thread.join(timeout=5)
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_cli_against_a_misbehaving_server(command: str, misbehaving_server: tuple[str, str]) -> None:
+    url, behaviour = misbehaving_server
+    result = subprocess.run([*COMMANDS[command], url], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and url in lines[0], result.stderr
+    reason = "no answer within 1 s" if behaviour == "hangs" else "closed the connection without answering"
+    assert reason in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "mentions"),
+    [
+        (["--fixtures", "{folder}"], "cannot read it"),
+        (["--fixtures", "{folder}/missing.yaml"], "no such file"),
+        (["--host", "192.0.2.1", "--port", "0"], "cannot listen on 192.0.2.1"),
+    ],
+)
+def test_mock_cli_bad_files_and_addresses(tmp_path: Path, arguments: list[str], mentions: str) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "ollama_contract_kit.mock_server.cli",
+        *[a.format(folder=tmp_path) for a in arguments],
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode in (1, 2)
+    assert mentions in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_record_to_an_unwritable_place(ollama_mock: MockOllama, tmp_path: Path) -> None:
+    url = ollama_mock.url
+    command = [
+        sys.executable,
+        "-m",
+        "ollama_contract_kit.mock_server.cli",
+        "record",
+        "--url",
+        url,
+        "--out",
+        str(tmp_path / "no" / "dir.yaml"),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "No such file or directory" in result.stderr and "Traceback" not in result.stderr

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from .api import OllamaClient
+from .arguments import command_parser, seconds, whole_number
 from .errors import OllamaClientError
 from .headers import parse_headers
 from .table import render_table
@@ -22,11 +23,8 @@ EXIT_CODES = """exit codes:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `ollama-ps`."""
-    parser = argparse.ArgumentParser(
-        prog="ollama-ps",
-        description="List the models an Ollama server has loaded (GET /api/ps), as `ollama ps` does.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = command_parser(
+        "ollama-ps", "List the models an Ollama server has loaded (GET /api/ps), as `ollama ps` does.", EXIT_CODES
     )
     parser.add_argument("prefix", nargs="?", default="", help="show only models whose name starts with this")
     parser.add_argument(
@@ -39,20 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print the server's body as JSON instead of the table")
     parser.add_argument(
-        "--timeout", type=_positive_seconds, default=10.0, help="seconds to wait for an answer (default 10)"
+        "--timeout", type=seconds(allow_zero=False), default=10.0, help="seconds to wait for an answer (default 10)"
     )
-    parser.add_argument("--retries", type=int, default=0, help="retries on connection errors and 5xx (default 0)")
+    parser.add_argument(
+        "--retries", type=whole_number(0, 10), default=0, help="retries on connection errors and 5xx (default 0)"
+    )
     return parser
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text!r}")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

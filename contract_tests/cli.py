@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ollama_contract_kit.client import InvalidHeaders, InvalidURL, base_url
+from ollama_contract_kit.client.arguments import command_parser, seconds, whole_number
 from ollama_contract_kit.client.headers import parse_headers
 from ollama_contract_kit.openapi import spec_path
 
@@ -18,30 +19,9 @@ EXIT_CODES = """exit codes:
   3  the server is unreachable, not answering, or refuses the credentials"""
 
 
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
-    return int(text)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `ollama-contract`."""
-    parser = argparse.ArgumentParser(
-        prog="ollama-contract",
-        description="Check that a server speaks Ollama's /api/ps contract.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser("ollama-contract", "Check that a server speaks Ollama's /api/ps contract.", EXIT_CODES)
     commands = parser.add_subparsers(dest="command", metavar="{verify,spec}")
     verify = commands.add_parser(
         "verify",
@@ -59,12 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--junit-xml", type=Path, help="also write a JUnit XML report here")
     verify.add_argument("--json", type=Path, dest="json_path", help="also write a JSON report here")
     verify.add_argument(
-        "--max-examples", type=_positive_int, default=10, help="Hypothesis examples per operation (default 10)"
+        "--max-examples",
+        type=whole_number(1, 100_000),
+        default=10,
+        help="Hypothesis examples per operation (default 10)",
     )
     verify.add_argument(
-        "--grace", type=_seconds, default=15.0, help="seconds an unloaded model may take to leave /api/ps (default 15)"
+        "--grace",
+        type=seconds(allow_zero=False),
+        default=15.0,
+        help="seconds an unloaded model may take to leave /api/ps (default 15)",
     )
-    verify.add_argument("--timeout", type=_seconds, default=15.0, help="seconds to wait for each answer (default 15)")
+    verify.add_argument(
+        "--timeout", type=seconds(allow_zero=False), default=15.0, help="seconds to wait for each answer (default 15)"
+    )
     spec = commands.add_parser("spec", help="print the path of the contract's OpenAPI document")
     spec.add_argument("--control", action="store_true", help="the mock's control API instead of Ollama's API")
     return parser

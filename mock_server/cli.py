@@ -11,6 +11,7 @@ from datetime import timedelta, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ollama_contract_kit.client.arguments import command_parser, seconds, whole_number
 from ollama_contract_kit.client.errors import OllamaClientError
 from ollama_contract_kit.client.headers import parse_headers
 
@@ -49,28 +50,6 @@ def _timezone(text: str) -> tzinfo | None:
         ) from None
 
 
-def _port(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
-    return int(text)
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
-    return value
-
-
-def _threads(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 256:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 256, got {text!r}")
-    return int(text)
-
-
 def _fault(text: str) -> Fault:
     try:
         return parse_fault_option(text)
@@ -80,15 +59,14 @@ def _fault(text: str) -> Fault:
 
 def serve_parser() -> argparse.ArgumentParser:
     """The command line of `ollama-mock` (serving)."""
-    parser = argparse.ArgumentParser(
-        prog="ollama-mock",
-        description="Serve a mock Ollama (GET /api/ps and its neighbours) from fixture models. "
+    parser = command_parser(
+        "ollama-mock",
+        "Serve a mock Ollama (GET /api/ps and its neighbours) from fixture models. "
         "Run `ollama-mock record --help` to snapshot a live server into a fixture.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        EXIT_CODES,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=11434, help="port (default 11434, Ollama's)")
+    parser.add_argument("--port", type=whole_number(0, 65535), default=11434, help="port (default 11434, Ollama's)")
     parser.add_argument("--fixtures", type=Path, help="a JSON or YAML world file (default: the embedded models)")
     parser.add_argument("--base-path", default="", help="serve everything under this prefix, e.g. /ollama")
     parser.add_argument(
@@ -109,9 +87,14 @@ def serve_parser() -> argparse.ArgumentParser:
         help="zone of expires_at: local (default), UTC, +05:30, Europe/Berlin",
     )
     parser.add_argument(
-        "--unload-delay", type=_non_negative, default=0.0, help="seconds an unloaded model stays listed (default 0)"
+        "--unload-delay",
+        type=seconds(allow_zero=True),
+        default=0.0,
+        help="seconds an unloaded model stays listed (default 0)",
     )
-    parser.add_argument("--max-loaded", type=int, default=None, help="evict when more models than this are loaded")
+    parser.add_argument(
+        "--max-loaded", type=whole_number(1, 10_000), default=None, help="evict when more models than this are loaded"
+    )
     parser.add_argument(
         "--fault",
         type=_fault,
@@ -122,7 +105,7 @@ def serve_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--threads",
-        type=_threads,
+        type=whole_number(1, 256),
         default=None,
         help=f"threads running the app (default: 1 with granian, {DEFAULT_THREADS} with waitress)",
     )
@@ -139,16 +122,15 @@ def serve_parser() -> argparse.ArgumentParser:
 
 def record_parser() -> argparse.ArgumentParser:
     """The command line of `ollama-mock record`."""
-    parser = argparse.ArgumentParser(
-        prog="ollama-mock record",
-        description="Snapshot a live server's /api/tags and /api/ps into a fixture file for --fixtures.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = command_parser(
+        "ollama-mock record",
+        "Snapshot a live server's /api/tags and /api/ps into a fixture file for --fixtures.",
+        EXIT_CODES,
     )
     parser.add_argument("--url", help="the live server (default: $OLLAMA_HOST or 127.0.0.1:11434)")
     parser.add_argument("--headers", help="extra headers: JSON, a .json file, or quoted pseudo-JSON")
     parser.add_argument("--out", type=Path, required=True, help="the fixture file to write (.json, else YAML)")
-    parser.add_argument("--timeout", type=_non_negative, default=10.0, help="seconds to wait (default 10)")
+    parser.add_argument("--timeout", type=seconds(allow_zero=True), default=10.0, help="seconds to wait (default 10)")
     return parser
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -16,16 +18,6 @@ from .wire import created_at, tags_entry
 
 ollama_routes = Blueprint("ollama", __name__)
 
-_GENERATE_FIELDS: dict[str, tuple[type, str]] = {
-    "model": (str, "string"),
-    "prompt": (str, "string"),
-    "stream": (bool, "bool"),
-}
-_CHAT_FIELDS: dict[str, tuple[type, str]] = {
-    "model": (str, "string"),
-    "messages": (list, "[]api.Message"),
-    "stream": (bool, "bool"),
-}
 #: Real Ollama routes the mock does not emulate: routed (so wrong methods give 405) but answered 501.
 UNEMULATED_ROUTES = (
     ("/api/status", ("GET",)),
@@ -69,11 +61,51 @@ def ps() -> Response:
     return raw_json_response(_state().ps_body())
 
 
-def _installed_or_error(name: str, missing_is: int) -> InstalledModel | Response:
+@dataclass(frozen=True)
+class _Endpoint:
+    """What differs between /api/generate and /api/chat."""
+
+    verb: str
+    input_field: str
+    struct: str
+    fields: dict[str, tuple[type, str]]
+    missing_model: tuple[int, str]
+    empty_answer: dict[str, Any]
+    text: Callable[[dict[str, Any]], str]
+    chunks: Callable[[str, str, str], list[dict[str, Any]]]
+
+
+def _last_message(data: dict[str, Any]) -> str:
+    messages = data.get("messages") or []
+    last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
+    return str(last.get("content") or "")
+
+
+_GENERATE = _Endpoint(
+    verb="generate",
+    input_field="prompt",
+    struct="GenerateRequest",
+    fields={"model": (str, "string"), "prompt": (str, "string"), "stream": (bool, "bool")},
+    missing_model=(404, "model '' not found"),
+    empty_answer={"response": ""},
+    text=lambda data: str(data.get("prompt") or ""),
+    chunks=generate_chunks,
+)
+_CHAT = _Endpoint(
+    verb="chat",
+    input_field="messages",
+    struct="ChatRequest",
+    fields={"model": (str, "string"), "messages": (list, "[]api.Message"), "stream": (bool, "bool")},
+    missing_model=(400, "model is required"),
+    empty_answer={"message": {"role": "assistant", "content": ""}},
+    text=_last_message,
+    chunks=chat_chunks,
+)
+
+
+def _installed_or_error(name: str, endpoint: _Endpoint) -> InstalledModel | Response:
     if not name.strip():
-        return (
-            error_response(404, "model '' not found") if missing_is == 404 else error_response(400, "model is required")
-        )
+        return error_response(*endpoint.missing_model)
     if parse_model_name(name) is None:
         return error_response(400, "invalid model name")
     model = _state().world.find(name)
@@ -82,76 +114,50 @@ def _installed_or_error(name: str, missing_is: int) -> InstalledModel | Response
     return model
 
 
-def _answer(request_data: dict[str, Any], model: InstalledModel, chunks: list[dict[str, Any]]) -> Response:
-    state = _state()
-    if request_data["keep_alive"] == 0:
-        state.world.unload(model)
-    if request_data.get("stream") is False:
+def _serve(endpoint: _Endpoint) -> Response:
+    """Load when there is nothing to answer, unload with keep_alive 0, else answer deterministically."""
+    try:
+        data = decode_request(request.get_data(), endpoint.struct, endpoint.fields)
+    except BodyError as error:
+        return error_response(400, str(error))
+    name = data.get("model") or ""
+    model = _installed_or_error(name, endpoint)
+    if isinstance(model, Response):
+        return model
+    world = _state().world
+    now = created_at(_state().clock.now())
+    text = endpoint.text(data)
+    has_input = bool(data.get(endpoint.input_field))
+    if not has_input and data["keep_alive"] == 0:
+        world.unload(model)
+        return json_response(
+            {"model": name, "created_at": now, **endpoint.empty_answer, "done": True, "done_reason": "unload"}
+        )
+    if "completion" not in model.capabilities:
+        return error_response(400, f'"{name}" does not support {endpoint.verb}')
+    world.load(model, data["keep_alive"])
+    if not has_input:
+        return json_response(
+            {"model": name, "created_at": now, **endpoint.empty_answer, "done": True, "done_reason": "load"}
+        )
+    chunks = endpoint.chunks(name, text, now)
+    if data["keep_alive"] == 0:
+        world.unload(model)
+    if data.get("stream") is False:
         return json_response(merge_chunks(chunks))
     return Response(ndjson_lines(chunks), content_type="application/x-ndjson")
-
-
-def _lifecycle(
-    request_data: dict[str, Any], model: InstalledModel, empty_answer: dict[str, Any], verb: str
-) -> Response | None:
-    """Handle load/unload-only requests and the capability check; None means: go on and answer."""
-    state = _state()
-    name = request_data["model"]
-    if empty_answer and request_data["keep_alive"] == 0:
-        state.world.unload(model)
-        return json_response(empty_answer | {"done_reason": "unload"})
-    if "completion" not in model.capabilities:
-        return error_response(400, f'"{name}" does not support {verb}')
-    state.world.load(model, request_data["keep_alive"])
-    if empty_answer:
-        return json_response(empty_answer | {"done_reason": "load"})
-    return None
 
 
 @ollama_routes.route("/api/generate", methods=["POST"])
 def generate() -> Response:
     """Load with an empty prompt, unload with keep_alive 0, else a deterministic completion."""
-    try:
-        data = decode_request(request.get_data(), "GenerateRequest", _GENERATE_FIELDS)
-    except BodyError as error:
-        return error_response(400, str(error))
-    name = data.get("model") or ""
-    model = _installed_or_error(name, missing_is=404)
-    if isinstance(model, Response):
-        return model
-    now = created_at(_state().clock.now())
-    prompt = data.get("prompt") or ""
-    empty_answer = {} if prompt else {"model": name, "created_at": now, "response": "", "done": True}
-    early = _lifecycle(data, model, empty_answer, "generate")
-    if early is not None:
-        return early
-    return _answer(data, model, generate_chunks(name, prompt, now))
+    return _serve(_GENERATE)
 
 
 @ollama_routes.route("/api/chat", methods=["POST"])
 def chat() -> Response:
     """Load with no messages, unload with keep_alive 0, else a deterministic chat answer."""
-    try:
-        data = decode_request(request.get_data(), "ChatRequest", _CHAT_FIELDS)
-    except BodyError as error:
-        return error_response(400, str(error))
-    name = data.get("model") or ""
-    model = _installed_or_error(name, missing_is=400)
-    if isinstance(model, Response):
-        return model
-    now = created_at(_state().clock.now())
-    messages = data.get("messages") or []
-    empty_answer = (
-        {}
-        if messages
-        else {"model": name, "created_at": now, "message": {"role": "assistant", "content": ""}, "done": True}
-    )
-    early = _lifecycle(data, model, empty_answer, "chat")
-    if early is not None:
-        return early
-    last = messages[-1] if isinstance(messages[-1], dict) else {}
-    content = str(last.get("content") or "")
-    return _answer(data, model, chat_chunks(name, content, now))
+    return _serve(_CHAT)
 
 
 def unemulated(path: str) -> Response:

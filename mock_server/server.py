@@ -45,13 +45,18 @@ def bind_server(app: Flask, host: str, port: int, threads: int = DEFAULT_THREADS
             expose_tracebacks=False,
         )
     except OSError as error:
-        if error.errno == errno.EADDRINUSE:
-            raise MockServerError(
-                f"port {port} on {host} is already in use (is a real Ollama running?); choose another with --port"
-            ) from None
-        if error.errno == errno.EADDRNOTAVAIL:
-            raise MockServerError(f"cannot listen on {host}: no such address on this machine") from None
-        raise MockServerError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+        raise listen_error(error, host, port) from None
+
+
+def listen_error(error: OSError, host: str, port: int) -> MockServerError:
+    """A one-line reason why host:port cannot be listened on."""
+    if error.errno == errno.EADDRINUSE:
+        return MockServerError(
+            f"port {port} on {host} is already in use (is a real Ollama running?); choose another with --port"
+        )
+    if error.errno == errno.EADDRNOTAVAIL:
+        return MockServerError(f"cannot listen on {host}: no such address on this machine")
+    return MockServerError(f"cannot listen on {host}:{port}: {error.strerror or error}")
 
 
 def stop_server(server: Any) -> None:

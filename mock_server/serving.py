@@ -7,7 +7,6 @@ falls back to waitress, which also serves the in-thread test handle.
 
 from __future__ import annotations
 
-import errno
 import logging
 import multiprocessing
 import signal
@@ -17,7 +16,7 @@ from typing import Any
 
 from flask import Flask
 
-from .server import MockServerError, bind_server, stop_server
+from .server import bind_server, listen_error, stop_server
 
 SERVERS = ("granian", "waitress")
 
@@ -44,13 +43,7 @@ def reserve_port(host: str, port: int) -> int:
         try:
             probe.bind((host, port))
         except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise MockServerError(
-                    f"port {port} on {host} is already in use (is a real Ollama running?); choose another with --port"
-                ) from None
-            if error.errno == errno.EADDRNOTAVAIL:
-                raise MockServerError(f"cannot listen on {host}: no such address on this machine") from None
-            raise MockServerError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+            raise listen_error(error, host, port) from None
         return int(probe.getsockname()[1])
 
 

@@ -1,0 +1,40 @@
+"""Command-line value types and parser shape shared by the kit's three commands."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+
+def seconds(*, allow_zero: bool) -> Callable[[str], float]:
+    """A converter for a number of seconds: more than 0, or 0 and more with `allow_zero`."""
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+        if value < 0 or (value == 0 and not allow_zero) or value != value:
+            bound = "0 or more" if allow_zero else "more than 0"
+            raise argparse.ArgumentTypeError(f"expected {bound} seconds, got {text!r}")
+        return value
+
+    return convert
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """A converter for a whole number from `low` to `high`."""
+
+    def convert(text: str) -> int:
+        if not text.strip().isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {text!r}")
+        return int(text)
+
+    return convert
+
+
+def command_parser(prog: str, description: str, exit_codes: str) -> argparse.ArgumentParser:
+    """A parser whose help ends with the command's exit codes."""
+    return argparse.ArgumentParser(
+        prog=prog, description=description, epilog=exit_codes, formatter_class=argparse.RawDescriptionHelpFormatter
+    )

@@ -60,7 +60,8 @@ def ps_problems(
             late = (now - expiry).total_seconds()
             problems.append(
                 f"{label}: expires_at {model.get('expires_at')} is {late:.0f} s before the server's time "
-                f"{now.isoformat()}; an expired model leaves /api/ps within {grace_seconds:g} s"
+                f"{now.isoformat()}; an expired model leaves /api/ps within {grace_seconds:g} s "
+                "(a model busy with a long request keeps its old expires_at: check again when it is idle)"
             )
     for index in range(len(entries) - 1):
         first, second = _expiry(entries[index]), _expiry(entries[index + 1])

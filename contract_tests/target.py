@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -10,6 +12,7 @@ from typing import Any
 
 import requests
 from requests.structures import CaseInsensitiveDict
+from schemathesis.specs.openapi.checks import unsupported_method
 
 from ollama_contract_kit.client.headers import mask_text
 
@@ -65,13 +68,34 @@ class ContractTarget:
                 time.sleep(wait)
             self._last_request = time.monotonic()
 
+    @functools.cached_property
+    def version(self) -> tuple[int, ...] | None:
+        """The server's version from `/api/version` (`(0, 12, 3)`), or None when it does not say."""
+        answer = self.request("GET", "/api/version")
+        try:
+            text = str(answer.json().get("version", ""))
+        except (ValueError, AttributeError):
+            return None
+        numbers = re.match(r"^v?(\d+)\.(\d+)\.(\d+)", text)
+        return tuple(int(part) for part in numbers.groups()) if numbers else None
+
+    @property
+    def routes_wrong_methods_to_404(self) -> bool:
+        """True for servers before Ollama 0.7, whose router answered 404 where newer ones answer 405."""
+        return self.version is not None and self.version < (0, 7, 0)
+
     def call_and_validate(self, case: Any) -> Any:
         """Send a Schemathesis case and run every check (built-in and the kit's) on the answer."""
         self._pace()
+        excluded = [unsupported_method] if self.routes_wrong_methods_to_404 else None
         if self.app is not None:
-            return case.call_and_validate(app=self.app, headers=self.headers or None)
+            return case.call_and_validate(app=self.app, headers=self.headers or None, excluded_checks=excluded)
         return case.call_and_validate(
-            base_url=self.base_url, session=self._session, headers=self.headers or None, timeout=self.timeout
+            base_url=self.base_url,
+            session=self._session,
+            headers=self.headers or None,
+            timeout=self.timeout,
+            excluded_checks=excluded,
         )
 
     def request(

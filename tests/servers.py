@@ -277,8 +277,24 @@ _ONE_MODEL = {
     ],
 }
 
+
+def _ollama_0_6(method: str, path: str, status: str, headers: Headers, body: bytes) -> tuple[str, Headers, bytes]:
+    """Ollama 0.6: version 0.6.8, no context_length, and 404 where newer routers answer 405."""
+    if path == "/api/version":
+        return status, headers, b'{"version":"0.6.8"}'
+    if status.startswith("405"):
+        return "404 Not Found", [("Content-Type", "text/plain")], b"404 page not found"
+    if path == "/api/ps" and status.startswith("200"):
+        data = json.loads(body)
+        for model in data["models"]:
+            model.pop("context_length")
+        body = json.dumps(data, separators=(",", ":")).encode()
+    return status, headers, body
+
+
 VALID = [
     Server("the default world"),
+    Server("Ollama 0.6: 404 for wrong methods, no context_length", on_response=_ollama_0_6),
     Server("nothing running", world=_ONE_MODEL),
     Server(
         "families null and CPU only",

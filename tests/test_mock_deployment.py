@@ -94,17 +94,17 @@ def _wait_until_serving(url: str, process: subprocess.Popen[str]) -> None:
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_cli_serves_and_stops_cleanly_on_signals(stop: signal.Signals, server: str) -> None:
     port = _free_port()
-    process = _start("--port", str(port), "--token", "tok-123", "--server", server)
-    try:
-        _wait_until_serving(f"http://127.0.0.1:{port}/", process)
-        response = requests.get(
-            f"http://127.0.0.1:{port}/api/ps", headers={"Authorization": "Bearer tok-123"}, timeout=5
-        )
-        assert response.status_code == 200
-        process.send_signal(stop)
-        _, errors = process.communicate(timeout=10)
-    finally:
-        process.kill()
+    with _start("--port", str(port), "--token", "tok-123", "--server", server) as process:
+        try:
+            _wait_until_serving(f"http://127.0.0.1:{port}/", process)
+            response = requests.get(
+                f"http://127.0.0.1:{port}/api/ps", headers={"Authorization": "Bearer tok-123"}, timeout=5
+            )
+            assert response.status_code == 200
+            process.send_signal(stop)
+            _, errors = process.communicate(timeout=10)
+        finally:
+            process.kill()
     assert process.returncode == 0
     assert "Traceback" not in errors
     assert "tok-123" not in errors, "the token never appears in the log"
@@ -118,7 +118,7 @@ def test_cli_serves_and_stops_cleanly_on_signals(stop: signal.Signals, server: s
 @pytest.mark.parametrize("server", ["granian", "waitress"])
 def test_cli_faults_break_connections_on_both_servers(server: str) -> None:
     port = _free_port()
-    process = _start(
+    with _start(
         "--port",
         str(port),
         "--server",
@@ -128,18 +128,18 @@ def test_cli_faults_break_connections_on_both_servers(server: str) -> None:
         "GET /api/ps=truncate,times=1",
         "--fault",
         "GET /api/tags=drop,times=1",
-    )
-    try:
-        _wait_until_serving(f"http://127.0.0.1:{port}/", process)
-        with pytest.raises(requests.exceptions.ChunkedEncodingError):
-            requests.get(f"http://127.0.0.1:{port}/api/ps", timeout=5)
-        with pytest.raises((requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
-            requests.get(f"http://127.0.0.1:{port}/api/tags", timeout=5)
-        assert requests.get(f"http://127.0.0.1:{port}/api/ps", timeout=5).ok, "the server keeps serving"
-        assert requests.get(f"http://127.0.0.1:{port}/api/tags", timeout=5).ok
-    finally:
-        process.terminate()
-        process.communicate(timeout=10)
+    ) as process:
+        try:
+            _wait_until_serving(f"http://127.0.0.1:{port}/", process)
+            with pytest.raises(requests.exceptions.ChunkedEncodingError):
+                requests.get(f"http://127.0.0.1:{port}/api/ps", timeout=5)
+            with pytest.raises((requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+                requests.get(f"http://127.0.0.1:{port}/api/tags", timeout=5)
+            assert requests.get(f"http://127.0.0.1:{port}/api/ps", timeout=5).ok, "the server keeps serving"
+            assert requests.get(f"http://127.0.0.1:{port}/api/tags", timeout=5).ok
+        finally:
+            process.terminate()
+            process.communicate(timeout=10)
 
 
 def test_busy_port_gives_one_clear_line() -> None:

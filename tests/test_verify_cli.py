@@ -76,7 +76,15 @@ def test_secrets_never_appear_in_reports(tmp_path: Path) -> None:
         mock.add_fault("GET /api/ps", "status", 503)
         report = tmp_path / "r.json"
         result = _run(
-            "verify", "--url", mock.url, "--headers", '{"Authorization": "Bearer tok-abc-123"}', "--json", str(report)
+            "verify",
+            "--url",
+            mock.url,
+            "--headers",
+            '{"Authorization": "Bearer tok-abc-123"}',
+            "--json",
+            str(report),
+            "--grace",
+            "1",
         )
     assert result.returncode == 1
     assert "tok-abc-123" not in result.stdout + result.stderr + report.read_text()

@@ -8,7 +8,6 @@ from typing import Any
 
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
-from .rules import server_time
 from .target import ContractTarget
 
 #: The keep-alive of the probe load: short, so an interrupted check frees the memory soon.
@@ -85,8 +84,3 @@ def restore(target: ContractTarget, probe: ProbeModel) -> None:
     remaining = (expires_at - now).total_seconds()
     keep_alive: float = -1 if remaining > _FOREVER_AFTER_SECONDS else max(1, round(remaining))
     target.request("POST", "/api/generate", {"model": probe.name, "keep_alive": keep_alive})
-
-
-def answer_time(headers: Any) -> datetime:
-    """The server's time of an answer (its Date header), else ours."""
-    return server_time(headers.get("Date")) or datetime.now(timezone.utc)

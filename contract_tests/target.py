@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 import threading
 import time
@@ -32,8 +33,6 @@ class Answer:
 
     def json(self) -> Any:
         """The body decoded as JSON (raises ValueError when it is not)."""
-        import json
-
         return json.loads(self.body)
 
     def excerpt(self, limit: int = 300) -> str:

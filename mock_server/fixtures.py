@@ -22,8 +22,6 @@ from .names import parse_model_name
 DEFAULT_FIXTURE = "default_world.yaml"
 DEFAULT_VERSION = "0.33.0"
 DEFAULT_CONTEXT_LENGTH = 4096
-#: Keep-alives longer than this are written back as -1 (forever), like `ollama ps` shows "Forever".
-_FOREVER_THRESHOLD_SECONDS = 20 * 365 * 24 * 3600
 
 
 class FixtureError(ValueError):
@@ -197,13 +195,12 @@ def installed_to_fixture(model: InstalledModel) -> dict[str, Any]:
     }
 
 
-def running_to_fixture(running: RunningModel, now: datetime | None = None) -> dict[str, Any]:
-    """One running model as a fixture entry: absolute `expires_at`, or a relative keep-alive from `now`."""
-    entry: dict[str, Any] = {"model": running.model.display_name}
-    if now is None:
-        entry["expires_at"] = format_timestamp(running.expires_at)
-    else:
-        remaining = (running.expires_at - now).total_seconds()
-        entry["keep_alive"] = -1 if remaining > _FOREVER_THRESHOLD_SECONDS else max(0, round(remaining))
-    entry.update(size=running.size, size_vram=running.size_vram, context_length=running.context_length)
-    return entry
+def running_to_fixture(running: RunningModel) -> dict[str, Any]:
+    """One running model as a fixture entry, with its absolute `expires_at`."""
+    return {
+        "model": running.model.display_name,
+        "expires_at": format_timestamp(running.expires_at),
+        "size": running.size,
+        "size_vram": running.size_vram,
+        "context_length": running.context_length,
+    }

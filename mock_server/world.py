@@ -105,7 +105,7 @@ class World:
             if keep_alive_seconds is None:
                 keep_alive_seconds = current.keep_alive_seconds if current else DEFAULT_KEEP_ALIVE_SECONDS
             if current is None:
-                self._make_room(now)
+                self._make_room()
             footprint = model.loaded
             running = RunningModel(
                 model=model,
@@ -147,7 +147,7 @@ class World:
         if gone:
             self.generation += 1
 
-    def _make_room(self, now: datetime) -> None:
+    def _make_room(self) -> None:
         if self.max_loaded is None or len(self._running) < self.max_loaded:
             return
         soonest = min(self._running.values(), key=lambda running: running.expires_at)

@@ -11,7 +11,6 @@ from types import TracebackType
 from typing import Any
 
 from flask import Flask
-from waitress.server import create_server
 
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 
@@ -33,6 +32,8 @@ class MockServerError(Exception):
 
 def bind_server(app: Flask, host: str, port: int, threads: int = DEFAULT_THREADS, loop_timeout: float = 1.0) -> Any:
     """Create a waitress server bound to host:port, or raise MockServerError with a clear reason."""
+    from waitress.server import create_server  # only when waitress serves: granian start-ups skip it
+
     try:
         return create_server(
             app,

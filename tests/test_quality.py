@@ -48,3 +48,13 @@ def test_mypy_strict_passes(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_importing_the_pytest_plugin_or_the_client_headers_stays_light() -> None:
+    # The plugin loads in every project that installs the kit; the mock imports client.headers.
+    code = (
+        "import sys, ollama_contract_kit.mock_server.pytest_plugin, ollama_contract_kit.client.headers;"
+        "heavy = {'flask', 'requests', 'schemathesis', 'jsonschema'} & set(sys.modules); assert not heavy, heavy"
+    )
+    result = _run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr

@@ -258,15 +258,6 @@ def _old_server(model: dict[str, Any]) -> None:
         model.pop("size_vram")
 
 
-def _nanoseconds(model: dict[str, Any]) -> None:
-    head, _, zone = model["expires_at"].partition("Z")
-    model["expires_at"] = (
-        (head.split(".")[0] + ".123456789Z")
-        if zone == "" and head.endswith("Z") is False and model["expires_at"].endswith("Z")
-        else model["expires_at"]
-    )
-
-
 _ONE_MODEL = {
     "models": [
         {

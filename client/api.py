@@ -20,8 +20,8 @@ from .models import RunningModel, parse_ps_body
 DEFAULT_TIMEOUT = 10.0
 
 
-def _reason(error: requests.RequestException, timeout: float) -> str:
-    """A short, human reason for a transport failure."""
+def transport_failure_reason(error: requests.RequestException, timeout: float) -> str:
+    """A short, human reason for a transport failure (refused, timed out, dropped, ...)."""
     text = str(error)
     if isinstance(error, requests.Timeout):
         return f"no answer within {timeout:g} s"
@@ -97,7 +97,9 @@ class OllamaClient:
                     attempt += 1
                     time.sleep(self.backoff * 2 ** (attempt - 1))
                     continue
-                raise ServerUnreachable(url, mask_text(_reason(error, self.timeout), self.headers)) from None
+                raise ServerUnreachable(
+                    url, mask_text(transport_failure_reason(error, self.timeout), self.headers)
+                ) from None
             if response.status_code >= 500 and attempt < self.retries:
                 attempt += 1
                 time.sleep(self.backoff * 2 ** (attempt - 1))

@@ -12,6 +12,8 @@ from .target import ContractTarget
 
 #: The keep-alive of the probe load: short, so an interrupted check frees the memory soon.
 PROBE_KEEP_ALIVE_SECONDS = 30
+#: Loading even the smallest model from a slow disk onto a CPU can take a while.
+LOAD_TIMEOUT_SECONDS = 180.0
 _FOREVER_AFTER_SECONDS = 20 * 365 * 24 * 3600
 
 
@@ -83,4 +85,6 @@ def restore(target: ContractTarget, probe: ProbeModel) -> None:
         expires_at = now
     remaining = (expires_at - now).total_seconds()
     keep_alive: float = -1 if remaining > _FOREVER_AFTER_SECONDS else max(1, round(remaining))
-    target.request("POST", "/api/generate", {"model": probe.name, "keep_alive": keep_alive})
+    target.request(
+        "POST", "/api/generate", {"model": probe.name, "keep_alive": keep_alive}, timeout=LOAD_TIMEOUT_SECONDS
+    )

@@ -21,6 +21,7 @@ from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
 from . import checks  # noqa: F401  (registers the kit's Schemathesis checks)
 from .lifecycle import (
+    LOAD_TIMEOUT_SECONDS,
     PROBE_KEEP_ALIVE_SECONDS,
     LifecycleUnavailable,
     ProbeModel,
@@ -142,7 +143,10 @@ def _poll(contract_target: ContractTarget, name: str, present: bool) -> dict[str
 def test_load_lists_the_model_with_a_matching_expiry(contract_target: ContractTarget, probe: ProbeModel) -> None:
     """Load (no prompt) with a short keep-alive: `done_reason: load`, listed, expires_at = load + keep-alive."""
     answer = contract_target.request(
-        "POST", "/api/generate", {"model": probe.name, "keep_alive": PROBE_KEEP_ALIVE_SECONDS}
+        "POST",
+        "/api/generate",
+        {"model": probe.name, "keep_alive": PROBE_KEEP_ALIVE_SECONDS},
+        timeout=LOAD_TIMEOUT_SECONDS,
     )
     assert answer.status == 200, f"POST {answer.url} (load {probe.name}) answered {answer.status}: {answer.excerpt()}"
     body = answer.json()
@@ -163,7 +167,12 @@ def test_load_lists_the_model_with_a_matching_expiry(contract_target: ContractTa
 
 def test_unload_removes_the_model_within_grace(contract_target: ContractTarget, probe: ProbeModel) -> None:
     """`keep_alive: 0` without a prompt: `done_reason: unload`, and the model leaves /api/ps."""
-    contract_target.request("POST", "/api/generate", {"model": probe.name, "keep_alive": PROBE_KEEP_ALIVE_SECONDS})
+    contract_target.request(
+        "POST",
+        "/api/generate",
+        {"model": probe.name, "keep_alive": PROBE_KEEP_ALIVE_SECONDS},
+        timeout=LOAD_TIMEOUT_SECONDS,
+    )
     answer = contract_target.request("POST", "/api/generate", {"model": probe.name, "keep_alive": 0})
     assert answer.status == 200, f"POST {answer.url} (unload {probe.name}) answered {answer.status}: {answer.excerpt()}"
     assert answer.json().get("done_reason") == "unload", f"unload answer {answer.excerpt()}"

@@ -15,6 +15,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 from schemathesis.specs.openapi.checks import unsupported_method
 
+from ollama_contract_kit.client.api import transport_failure_reason
 from ollama_contract_kit.client.headers import mask_text
 
 #: By default at most this many requests per second reach a live server: verification never floods.
@@ -98,9 +99,14 @@ class ContractTarget:
         )
 
     def request(
-        self, method: str, path: str, json_body: Any = None, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> Answer:
-        """Send one plain request (no redirects followed)."""
+        """Send one plain request (no redirects followed); a transport failure fails the check with its reason."""
         self._pace()
         merged = {**self.headers, **(headers or {})}
         if self.app is not None:
@@ -110,9 +116,13 @@ class ContractTarget:
                     method, path, response.status_code, CaseInsensitiveDict(dict(response.headers)), response.get_data()
                 )
         url = self.base_url + path
-        reply = self._session.request(
-            method, url, json=json_body, headers=merged, timeout=self.timeout, allow_redirects=False
-        )
+        wait = timeout or self.timeout
+        try:
+            reply = self._session.request(
+                method, url, json=json_body, headers=merged, timeout=wait, allow_redirects=False
+            )
+        except requests.RequestException as error:
+            raise AssertionError(f"{method} {url}: {self.mask(transport_failure_reason(error, wait))}") from None
         return Answer(method, url, reply.status_code, CaseInsensitiveDict(dict(reply.headers)), reply.content)
 
     def mask(self, text: str) -> str:

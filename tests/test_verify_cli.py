@@ -110,3 +110,13 @@ def test_spec_prints_the_contract_path() -> None:
         and result.stdout.strip().endswith("ollama.yaml")
         and Path(result.stdout.strip()).is_file()
     )
+
+
+def test_a_route_that_hangs_fails_with_its_reason(ollama_mock: MockOllama) -> None:
+    from ollama_contract_kit.contract_tests import verify
+
+    ollama_mock.add_fault("GET /api/ps", "latency", 2500)
+    verification = verify(ollama_mock.url, read_only=True, timeout=1, max_examples=1, max_rate=1000)
+    assert not verification.conforms
+    evidence = "\n".join(result.evidence for result in verification.failed)
+    assert f"GET {ollama_mock.url}/api/ps: no answer within 1 s" in evidence

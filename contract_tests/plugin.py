@@ -36,6 +36,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--ollama-grace", type=float, default=15.0, help="seconds an unloaded model may take to leave /api/ps"
     )
+    group.addoption("--ollama-timeout", type=float, default=15.0, help="seconds to wait for each answer")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,6 +59,7 @@ def contract_target(request: pytest.FixtureRequest) -> Iterator[ContractTarget]:
             read_only=read_only,
             grace_seconds=grace,
             max_rate=float(request.config.getoption("--ollama-max-rate")),
+            timeout=float(request.config.getoption("--ollama-timeout")),
         )
         return
     from ollama_contract_kit.mock_server import MockConfig, create_app

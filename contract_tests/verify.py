@@ -146,6 +146,7 @@ def verify(
             "--contract-max-examples", str(max_examples),
             "--ollama-grace", str(grace_seconds),
             "--ollama-max-rate", str(max_rate),
+            "--ollama-timeout", str(timeout),
             "-q",
         ]  # fmt: skip
         if read_only:

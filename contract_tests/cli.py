@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         headers = parse_headers(arguments.headers, "--headers")
     except (InvalidURL, InvalidHeaders) as error:
         parser.exit(2, f"ollama-contract: {'--url: ' if isinstance(error, InvalidURL) else ''}{error}\n")
+    # Hypothesis caches data under ./.hypothesis by default: keep the user's folder clean.
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ollama-contract-kit" / "hypothesis"
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache))
     from .report import render_text, write_json, write_junit
     from .verify import Unreachable, verify
 

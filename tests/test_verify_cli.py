@@ -14,13 +14,16 @@ from ollama_contract_kit.mock_server import MockOllama
 CONTRACT = [sys.executable, "-m", "ollama_contract_kit.contract_tests.cli"]
 
 
-def _run(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CONTRACT, *arguments], capture_output=True, text=True, timeout=180)
+def _run(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CONTRACT, *arguments], capture_output=True, text=True, timeout=180, cwd=cwd)
 
 
 def test_conforming_mock_exits_0_with_reports(ollama_mock: MockOllama, tmp_path: Path) -> None:
     junit, report = tmp_path / "junit.xml", tmp_path / "report.json"
-    result = _run("verify", "--url", ollama_mock.url, "--junit-xml", str(junit), "--json", str(report))
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    result = _run("verify", "--url", ollama_mock.url, "--junit-xml", str(junit), "--json", str(report), cwd=workdir)
+    assert list(workdir.iterdir()) == [], "nothing is left in the working folder"
     assert result.returncode == 0, result.stdout + result.stderr
     assert "CONFORMS" in result.stdout and "PASS" in result.stdout
     suite = ElementTree.parse(junit).getroot()

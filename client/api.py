@@ -87,26 +87,24 @@ class OllamaClient:
     def request(self, method: str, path: str, body: Any = None) -> requests.Response:
         """Send one request (with retries); raise ServerUnreachable or HTTPStatusError on failure."""
         url = self.url + path
-        attempt = 0
-        while True:
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            last = attempt == self.retries
             try:
                 response = self._session.request(method, url, json=body, timeout=self.timeout, allow_redirects=True)
                 response.content  # noqa: B018 - read the body now, so a cut body is a transport error
             except requests.RequestException as error:
-                if attempt < self.retries:
-                    attempt += 1
-                    time.sleep(self.backoff * 2 ** (attempt - 1))
-                    continue
-                raise ServerUnreachable(
-                    url, mask_text(transport_failure_reason(error, self.timeout), self.headers)
-                ) from None
-            if response.status_code >= 500 and attempt < self.retries:
-                attempt += 1
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+                if last:
+                    reason = transport_failure_reason(error, self.timeout)
+                    raise ServerUnreachable(url, mask_text(reason, self.headers)) from None
+                continue
+            if response.status_code >= 500 and not last:
                 continue
             if not 200 <= response.status_code < 300:
                 raise HTTPStatusError(url, response.status_code, _error_text(response))
             return response
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def get_json(self, path: str, schema: str | None = None) -> Any:
         """GET `path` and decode its JSON; with `schema`, validate it against the contract."""

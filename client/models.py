@@ -94,6 +94,12 @@ class RunningModel:
         return self.size_vram / self.size
 
 
+def keep_alive_until(expires_at: datetime, now: datetime) -> int:
+    """The `keep_alive` that reproduces an expiry from `now`: -1 for "forever", else whole seconds (at least 1)."""
+    remaining = expires_at - now
+    return -1 if remaining > FOREVER_AFTER else max(1, round(remaining.total_seconds()))
+
+
 def parse_ps_body(data: Any, source: str) -> tuple[RunningModel, ...]:
     """Check an `/api/ps` body against the contract and return its models; ContractError names the field."""
     problems = validator_for("ollama", "PsResponse").problems(data)

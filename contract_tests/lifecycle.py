@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from ollama_contract_kit.client.models import keep_alive_until
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
 from .target import ContractTarget
@@ -14,7 +15,6 @@ from .target import ContractTarget
 PROBE_KEEP_ALIVE_SECONDS = 30
 #: Loading even the smallest model from a slow disk onto a CPU can take a while.
 LOAD_TIMEOUT_SECONDS = 180.0
-_FOREVER_AFTER_SECONDS = 20 * 365 * 24 * 3600
 
 
 class LifecycleUnavailable(Exception):
@@ -83,8 +83,7 @@ def restore(target: ContractTarget, probe: ProbeModel) -> None:
         expires_at = parse_timestamp(str(probe.was_running["expires_at"]))
     except ValueError:
         expires_at = now
-    remaining = (expires_at - now).total_seconds()
-    keep_alive: float = -1 if remaining > _FOREVER_AFTER_SECONDS else max(1, round(remaining))
+    keep_alive = keep_alive_until(expires_at, now)
     target.request(
         "POST", "/api/generate", {"model": probe.name, "keep_alive": keep_alive}, timeout=LOAD_TIMEOUT_SECONDS
     )

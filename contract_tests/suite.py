@@ -8,6 +8,7 @@ load and unload the smallest installed model, then leave the server as they foun
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -130,8 +131,6 @@ def probe(contract_target: ContractTarget) -> Iterator[ProbeModel]:
 
 
 def _poll(contract_target: ContractTarget, name: str, present: bool) -> dict[str, Any] | None:
-    import time
-
     deadline = time.monotonic() + contract_target.grace_seconds
     entry = listed(contract_target, name)
     while (entry is not None) != present and time.monotonic() < deadline:

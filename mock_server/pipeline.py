@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from http import HTTPStatus
-from typing import Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
@@ -24,7 +23,7 @@ from .http_rules import (
     origin_allowed,
     redirect_for_path,
 )
-from .responses import allow_header, empty, error_response
+from .responses import allow_header, empty, error_response, method_not_allowed, not_found
 from .routes_control import CONTROL_PREFIX
 from .state import MockState
 
@@ -52,7 +51,6 @@ def install_pipeline(app: Flask, state: MockState) -> None:
         methods = _methods_for(app, path.rstrip("/") or "/") if path.endswith("/") else set()
         redirected = redirect_for_path(request, routed=request.method in methods)
         if redirected is not None:
-            g.bypass = True
             return redirected
         origin = request.headers.get("Origin")
         if origin and not is_same_origin(origin, request.host):
@@ -78,7 +76,7 @@ def install_pipeline(app: Flask, state: MockState) -> None:
     @app.after_request
     def finish_response(response: Response) -> Response:
         origin = g.get("cors_origin")
-        if origin and not g.get("bypass"):
+        if origin:
             add_cors_headers(response, origin, origins)
         for fault in g.get("body_faults", ()):
             _spoil(response, fault)
@@ -88,17 +86,8 @@ def install_pipeline(app: Flask, state: MockState) -> None:
             _log(state, response)
         return response
 
-    @app.errorhandler(NotFound)
-    def not_found(_: NotFound) -> Response:
-        from .responses import not_found as text_404
-
-        return text_404()
-
-    @app.errorhandler(MethodNotAllowed)
-    def method_not_allowed(error: MethodNotAllowed) -> Response:
-        from .responses import method_not_allowed as text_405
-
-        return text_405(error.valid_methods or ())
+    app.register_error_handler(NotFound, lambda _: not_found())
+    app.register_error_handler(MethodNotAllowed, lambda error: method_not_allowed(error.valid_methods or ()))
 
 
 def _reason_phrase(status: int) -> str:
@@ -129,7 +118,7 @@ def _fire_faults(state: MockState, path: str) -> Response | None:
     return None
 
 
-def _spoil(response: Response, kind: Any) -> None:
+def _spoil(response: Response, kind: FaultKind) -> None:
     body = response.get_data()
     if kind is FaultKind.MALFORMED:
         response.set_data(body[: max(1, len(body) // 2)])

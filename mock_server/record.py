@@ -10,11 +10,11 @@ from typing import Any
 import yaml
 
 from ollama_contract_kit.client import OllamaClient
+from ollama_contract_kit.client.models import keep_alive_until
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
 from .fixtures import build_world_document
 
-_FOREVER_AFTER_SECONDS = 20 * 365 * 24 * 3600
 _FOOTPRINT_FIELDS = ("size", "size_vram", "context_length")
 
 
@@ -39,8 +39,7 @@ def snapshot(client: OllamaClient, now: datetime | None = None) -> dict[str, Any
             {"name": item["name"], "size": item["size"], "digest": item["digest"], "details": item["details"]},
         )
         model["loaded"] = footprint
-        remaining = (parse_timestamp(item["expires_at"]) - moment).total_seconds()
-        keep_alive = -1 if remaining > _FOREVER_AFTER_SECONDS else max(1, round(remaining))
+        keep_alive = keep_alive_until(parse_timestamp(item["expires_at"]), moment)
         running_entries.append({"model": item["name"], "keep_alive": keep_alive} | footprint)
     document = {"version": client.version(), "models": list(models.values()), "running": running_entries}
     build_world_document(document, f"snapshot of {client.url}")

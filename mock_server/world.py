@@ -34,13 +34,11 @@ def expiry_after(now: datetime, keep_alive_seconds: float) -> datetime:
 
 
 class World:
-    """Thread-safe state of one mock server; every change bumps `generation`."""
+    """Thread-safe state of one mock server, empty until `replace`; every change bumps `generation`."""
 
     def __init__(
         self,
         clock: Clock,
-        installed: Iterable[InstalledModel] = (),
-        version: str = "0.33.0",
         unload_delay_seconds: float = 0.0,
         max_loaded: int | None = None,
     ) -> None:
@@ -50,9 +48,8 @@ class World:
         self._lock = threading.RLock()
         self._installed: dict[str, InstalledModel] = {}
         self._running: dict[str, RunningModel] = {}
-        self.version = version
+        self.version = ""
         self.generation = 0
-        self.replace(installed, version)
 
     # -- what is installed -------------------------------------------------------------------------
 

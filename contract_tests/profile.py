@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import HealthCheck, settings
 
 PROFILE = "ollama-contract"
@@ -9,13 +11,19 @@ DEFAULT_MAX_EXAMPLES = 25
 
 
 def register_profile(max_examples: int = DEFAULT_MAX_EXAMPLES, database: bool = True) -> None:
-    """(Re)define the suite's profile; the plugin calls it with the command line's values."""
+    """(Re)define the suite's profile; the plugin calls it with the command line's values.
+
+    The profile inherits the active one, so Hypothesis's own ``ci`` profile (derandomized, no example
+    database; loaded when ``CI`` or ``GITHUB_ACTIONS`` is set) keeps its meaning; ``database=False`` only
+    ever turns the example database off.
+    """
+    overrides: dict[str, Any] = {} if database else {"database": None}
     settings.register_profile(
         PROFILE,
         max_examples=max_examples,
         deadline=None,
-        database=settings.get_profile("default").database if database else None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
+        **overrides,
     )
 
 

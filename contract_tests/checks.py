@@ -19,19 +19,24 @@ def _header(response: Any, name: str) -> str | None:
     return values[0] if values else None
 
 
-@schemathesis.check
-def ollama_ps_rules(ctx: Any, response: Any, case: Any) -> bool | None:
-    """`/api/ps`: name equals model, size_vram within size, latest expiry first, nothing long expired."""
+def check_ps_rules(response: Any, case: Any, ordered: bool = True) -> bool | None:
+    """Raise when a `GET /api/ps` answer breaks a rule; None for any other answer."""
     if case.method.upper() != "GET" or case.path != "/api/ps" or response.status_code != 200:
         return None
     try:
         body = response.json()
     except ValueError:
         return None  # the schema check reports a body that is not JSON
-    problems = ps_problems(body, now=server_time(_header(response, "Date")))
+    problems = ps_problems(body, now=server_time(_header(response, "Date")), ordered=ordered)
     if problems:
         raise AssertionError("\n".join(problems))
     return True
+
+
+@schemathesis.check
+def ollama_ps_rules(ctx: Any, response: Any, case: Any) -> bool | None:
+    """`/api/ps`: name equals model, size_vram within size, latest expiry first, nothing long expired."""
+    return check_ps_rules(response, case)
 
 
 @schemathesis.check

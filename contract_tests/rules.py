@@ -9,6 +9,8 @@ from typing import Any
 
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
+#: The first Ollama version whose /api/ps lists the latest expiry first (0.1.38 to 0.1.48 kept no order).
+SORTED_SINCE = (0, 1, 49)
 #: How long past its expiry a model may stay listed while the runner stops.
 DEFAULT_EXPIRY_GRACE_SECONDS = 60.0
 
@@ -35,9 +37,15 @@ def _expiry(model: Mapping[str, Any]) -> datetime | None:
 
 
 def ps_problems(
-    body: Any, now: datetime | None = None, grace_seconds: float = DEFAULT_EXPIRY_GRACE_SECONDS
+    body: Any,
+    now: datetime | None = None,
+    grace_seconds: float = DEFAULT_EXPIRY_GRACE_SECONDS,
+    ordered: bool = True,
 ) -> list[str]:
-    """Every broken rule of an `/api/ps` body (schema-valid or not), each naming model, field and values."""
+    """Every broken rule of an `/api/ps` body (schema-valid or not), each naming model, field and values.
+
+    `ordered=False` drops the order rule, for servers older than `SORTED_SINCE`.
+    """
     models = body.get("models") if isinstance(body, Mapping) else None
     if not isinstance(models, list):
         return []
@@ -63,7 +71,7 @@ def ps_problems(
                 f"{now.isoformat()}; an expired model leaves /api/ps within {grace_seconds:g} s "
                 "(a model busy with a long request keeps its old expires_at: check again when it is idle)"
             )
-    for index in range(len(entries) - 1):
+    for index in range(len(entries) - 1 if ordered else 0):
         first, second = _expiry(entries[index]), _expiry(entries[index + 1])
         if first is not None and second is not None and int(first.timestamp()) < int(second.timestamp()):
             problems.append(

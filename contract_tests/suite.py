@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -22,12 +22,13 @@ from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
 from . import checks  # noqa: F401  (registers the kit's Schemathesis checks)
 from .lifecycle import (
-    LOAD_TIMEOUT_SECONDS,
     PROBE_KEEP_ALIVE_SECONDS,
     LifecycleUnavailable,
     ProbeModel,
     listed,
-    pick_probe_model,
+    load,
+    load_probe_model,
+    missing_after,
     restore,
     running,
 )
@@ -73,7 +74,9 @@ def test_ps_answers_the_schema_and_the_rules(contract_target: ContractTarget) ->
     except ValueError:
         raise AssertionError(f"GET {answer.url}: the body is not JSON: {answer.excerpt()}") from None
     problems = [str(p) for p in validator_for("ollama", "PsResponse").problems(body)]
-    problems += ps_problems(body, now=server_time(answer.headers.get("Date")))
+    problems += ps_problems(
+        body, now=server_time(answer.headers.get("Date")), ordered=contract_target.lists_latest_expiry_first
+    )
     assert not problems, f"GET {answer.url}:\n" + "\n".join(problems) + f"\nbody: {answer.excerpt()}"
 
 
@@ -119,15 +122,15 @@ def test_keep_alive_without_unit_is_400(contract_target: ContractTarget) -> None
 
 @pytest.fixture(scope="module")
 def probe(contract_target: ContractTarget) -> Iterator[ProbeModel]:
-    """The smallest loadable model; afterwards the server is left as it was found."""
+    """The smallest installed model that loads, loaded; afterwards the server is left as it was found."""
     if contract_target.read_only:
         pytest.skip("--read-only: the load/unload checks change server state")
     try:
-        chosen = pick_probe_model(contract_target)
+        loaded = load_probe_model(contract_target)
     except LifecycleUnavailable as reason:
         pytest.skip(str(reason))
-    yield chosen
-    restore(contract_target, chosen)
+    yield loaded
+    restore(contract_target, loaded)
 
 
 def _poll(contract_target: ContractTarget, name: str, present: bool) -> dict[str, Any] | None:
@@ -141,12 +144,7 @@ def _poll(contract_target: ContractTarget, name: str, present: bool) -> dict[str
 
 def test_load_lists_the_model_with_a_matching_expiry(contract_target: ContractTarget, probe: ProbeModel) -> None:
     """Load (no prompt) with a short keep-alive: `done_reason: load`, listed, expires_at = load + keep-alive."""
-    answer = contract_target.request(
-        "POST",
-        "/api/generate",
-        {"model": probe.name, "keep_alive": PROBE_KEEP_ALIVE_SECONDS},
-        timeout=LOAD_TIMEOUT_SECONDS,
-    )
+    answer = probe.load
     assert answer.status == 200, f"POST {answer.url} (load {probe.name}) answered {answer.status}: {answer.excerpt()}"
     body = answer.json()
     problems = [str(p) for p in validator_for("ollama", "GenerateResponse").problems(body)]
@@ -166,12 +164,7 @@ def test_load_lists_the_model_with_a_matching_expiry(contract_target: ContractTa
 
 def test_unload_removes_the_model_within_grace(contract_target: ContractTarget, probe: ProbeModel) -> None:
     """`keep_alive: 0` without a prompt: `done_reason: unload`, and the model leaves /api/ps."""
-    contract_target.request(
-        "POST",
-        "/api/generate",
-        {"model": probe.name, "keep_alive": PROBE_KEEP_ALIVE_SECONDS},
-        timeout=LOAD_TIMEOUT_SECONDS,
-    )
+    load(contract_target, probe.name, PROBE_KEEP_ALIVE_SECONDS)
     answer = contract_target.request("POST", "/api/generate", {"model": probe.name, "keep_alive": 0})
     assert answer.status == 200, f"POST {answer.url} (unload {probe.name}) answered {answer.status}: {answer.excerpt()}"
     assert answer.json().get("done_reason") == "unload", f"unload answer {answer.excerpt()}"
@@ -180,10 +173,10 @@ def test_unload_removes_the_model_within_grace(contract_target: ContractTarget, 
 
 
 def test_server_is_left_as_found(contract_target: ContractTarget, probe: ProbeModel) -> None:
-    """After the lifecycle checks the probe model is back in its original state."""
+    """After the lifecycle checks every model is back as found: the probe model, and any the load evicted."""
     restore(contract_target, probe)
-    now_listed = {model.get("name") for model in running(contract_target)}
-    assert (probe.name in now_listed) == (probe.was_running is not None), (
-        f"{probe.name} was {'running' if probe.was_running else 'not running'} before the checks and is "
-        f"{'running' if probe.name in now_listed else 'not running'} now"
-    )
+    now_listed = {str(model.get("name")) for model in running(contract_target)}
+    if probe.was_running is None:
+        assert probe.name not in now_listed, f"{probe.name} was not running before the checks and is running now"
+    missing = missing_after(probe, datetime.now(timezone.utc), now_listed)
+    assert not missing, f"running before the checks, not expired, and no longer running: {', '.join(missing)}"

@@ -18,6 +18,9 @@ from schemathesis.specs.openapi.checks import unsupported_method
 from ollama_contract_kit.client.api import transport_failure_reason
 from ollama_contract_kit.client.headers import mask_text
 
+from .checks import check_ps_rules, ollama_ps_rules
+from .rules import SORTED_SINCE
+
 #: By default at most this many requests per second reach a live server: verification never floods.
 LIVE_REQUESTS_PER_SECOND = 20.0
 
@@ -84,19 +87,30 @@ class ContractTarget:
         """True for servers before Ollama 0.7, whose router answered 404 where newer ones answer 405."""
         return self.version is not None and self.version < (0, 7, 0)
 
+    @property
+    def lists_latest_expiry_first(self) -> bool:
+        """False for servers before Ollama 0.1.49, whose /api/ps kept no order."""
+        return self.version is None or self.version >= SORTED_SINCE
+
     def call_and_validate(self, case: Any) -> Any:
         """Send a Schemathesis case and run every check (built-in and the kit's) on the answer."""
         self._pace()
-        excluded = [unsupported_method] if self.routes_wrong_methods_to_404 else None
+        excluded = [unsupported_method] if self.routes_wrong_methods_to_404 else []
+        if not self.lists_latest_expiry_first:
+            excluded.append(ollama_ps_rules)  # run below without the order rule
         if self.app is not None:
-            return case.call_and_validate(app=self.app, headers=self.headers or None, excluded_checks=excluded)
-        return case.call_and_validate(
-            base_url=self.base_url,
-            session=self._session,
-            headers=self.headers or None,
-            timeout=self.timeout,
-            excluded_checks=excluded,
-        )
+            response = case.call_and_validate(app=self.app, headers=self.headers or None, excluded_checks=excluded)
+        else:
+            response = case.call_and_validate(
+                base_url=self.base_url,
+                session=self._session,
+                headers=self.headers or None,
+                timeout=self.timeout,
+                excluded_checks=excluded,
+            )
+        if not self.lists_latest_expiry_first:
+            check_ps_rules(response, case, ordered=False)
+        return response
 
     def request(
         self,

@@ -245,6 +245,16 @@ BROKEN = [
         on_request=request_body(lambda d: d.pop("keep_alive", None)),
     ),
     Server(
+        "completion model refuses generate",
+        expect="(load smollm2:360m) answered 400",
+        on_response=answer(
+            "POST",
+            "/api/generate",
+            status="400 Bad Request",
+            body=b'{"error":"\\"smollm2:360m\\" does not support generate"}',
+        ),
+    ),
+    Server(
         "loaded model not listed",
         expect="does not list it",
         on_response=ps_body(lambda d: {"models": [m for m in d["models"] if m["name"] != "smollm2:360m"]}),
@@ -277,23 +287,118 @@ _ONE_MODEL = {
 }
 
 
-def _ollama_0_6(method: str, path: str, status: str, headers: Headers, body: bytes) -> tuple[str, Headers, bytes]:
-    """Ollama 0.6: version 0.6.8, no context_length, and 404 where newer routers answer 405."""
-    if path == "/api/version":
-        return status, headers, b'{"version":"0.6.8"}'
-    if status.startswith("405"):
-        return "404 Not Found", [("Content-Type", "text/plain")], b"404 page not found"
-    if path == "/api/ps" and status.startswith("200"):
-        data = json.loads(body)
-        for model in data["models"]:
-            model.pop("context_length")
-        body = json.dumps(data, separators=(",", ":")).encode()
-    return status, headers, body
+def _old_ollama(version: str, unordered: bool = False) -> ResponseRewrite:
+    """An Ollama before 0.7 (no context_length, 404 where newer routers answer 405); before 0.1.49, unsorted."""
+
+    def rewrite(method: str, path: str, status: str, headers: Headers, body: bytes) -> tuple[str, Headers, bytes]:
+        if path == "/api/version":
+            return status, headers, json.dumps({"version": version}).encode()
+        if status.startswith("405"):
+            return "404 Not Found", [("Content-Type", "text/plain")], b"404 page not found"
+        if path == "/api/ps" and status.startswith("200"):
+            data = json.loads(body)
+            for model in data["models"]:
+                model.pop("context_length")
+            if unordered:
+                data["models"].sort(key=lambda model: model["expires_at"][:19])  # earliest first, on this mock
+            body = json.dumps(data, separators=(",", ":")).encode()
+        return status, headers, body
+
+    return rewrite
+
+
+def _tags_body(change: Callable[[dict[str, Any]], None]) -> ResponseRewrite:
+    """Rewrite the JSON body of GET /api/tags."""
+
+    def rewrite(method: str, path: str, status: str, headers: Headers, body: bytes) -> tuple[str, Headers, bytes]:
+        if method == "GET" and path == "/api/tags" and status.startswith("200"):
+            data = json.loads(body)
+            change(data)
+            body = json.dumps(data, separators=(",", ":")).encode()
+        return status, headers, body
+
+    return rewrite
+
+
+def _without_capabilities(tags: dict[str, Any]) -> None:
+    for model in tags["models"]:
+        model.pop("capabilities", None)
+
+
+_CLOUD_MODEL = {
+    "name": "gpt-oss:120b-cloud",
+    "model": "gpt-oss:120b-cloud",
+    "remote_model": "gpt-oss:120b",
+    "remote_host": "https://ollama.com:443",
+    "modified_at": "2026-09-01T10:00:00.5+02:00",
+    "size": 384,
+    "digest": "569662207105f3a1dc4d5da0aa3bb4d4c2bd6d4d0b23d2ed8fb3ba2b2a1d39ec",
+    "details": {
+        "parent_model": "",
+        "format": "",
+        "family": "",
+        "families": None,
+        "parameter_size": "116.8B",
+        "quantization_level": "MXFP4",
+    },
+    "capabilities": ["completion", "tools", "thinking"],
+}
+
+#: A small embedding model whose name and family do not give it away, and a small chat model.
+_UNHINTED_EMBEDDING_WORLD = {
+    "models": [
+        {
+            "name": "granite-vectors:30m",
+            "size": 62857216,
+            "digest": "8c4f3e0f2e1b4c9a7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c",
+            "details": {
+                "parent_model": "",
+                "format": "gguf",
+                "family": "granite",
+                "families": ["granite"],
+                "parameter_size": "30.3M",
+                "quantization_level": "F16",
+            },
+            "capabilities": ["embedding"],
+        },
+        _ONE_MODEL["models"][0],
+    ],
+}
+
+#: OLLAMA_MAX_LOADED_MODELS=1 with a bigger model running: loading the probe model evicts it.
+_ONE_AT_A_TIME_WORLD = {
+    "models": [
+        _ONE_MODEL["models"][0],
+        {
+            "name": "llama3.2:latest",
+            "size": 2019393189,
+            "digest": "a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72",
+            "details": {
+                "parent_model": "",
+                "format": "gguf",
+                "family": "llama",
+                "families": ["llama"],
+                "parameter_size": "3.2B",
+                "quantization_level": "Q4_K_M",
+            },
+        },
+    ],
+    "running": [{"model": "llama3.2:latest", "keep_alive": "1h"}],
+}
 
 
 VALID = [
     Server("the default world"),
-    Server("Ollama 0.6: 404 for wrong methods, no context_length", on_response=_ollama_0_6),
+    Server("Ollama 0.6: 404 for wrong methods, no context_length", on_response=_old_ollama("0.6.8")),
+    Server("Ollama 0.1.45: /api/ps in no particular order", on_response=_old_ollama("0.1.45", unordered=True)),
+    Server("tags without capabilities (embedding models guessed)", on_response=_tags_body(_without_capabilities)),
+    Server(
+        "smallest model refuses generate, tags without capabilities",
+        world=_UNHINTED_EMBEDDING_WORLD,
+        on_response=_tags_body(_without_capabilities),
+    ),
+    Server("a cloud model in the tags", on_response=_tags_body(lambda tags: tags["models"].append(_CLOUD_MODEL))),
+    Server("one model at a time: the probe load evicts", settings={"max_loaded": 1}, world=_ONE_AT_A_TIME_WORLD),
     Server("nothing running", world=_ONE_MODEL),
     Server(
         "families null and CPU only",

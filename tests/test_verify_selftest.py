@@ -12,9 +12,12 @@ from .servers import BROKEN, VALID, Server
 SCORE: dict[str, list[str]] = {"broken caught": [], "broken missed": [], "valid passed": [], "valid failed": []}
 
 
-def _verify(server: Server) -> Verification:
+def _verify(server: Server) -> tuple[Verification, set[str], set[str]]:
+    """The verification, and the names of the running models before and after it."""
     with server.start() as mock:
-        return verify(mock.url, server.headers, max_examples=3, grace_seconds=2, max_rate=1000)
+        before = {entry["name"] for entry in mock.running()}
+        verification = verify(mock.url, server.headers, max_examples=3, grace_seconds=2, max_rate=1000)
+        return verification, before, {entry["name"] for entry in mock.running()}
 
 
 def test_there_are_enough_cases() -> None:
@@ -23,7 +26,7 @@ def test_there_are_enough_cases() -> None:
 
 @pytest.mark.parametrize("server", BROKEN, ids=[server.name for server in BROKEN])
 def test_verify_fails_a_broken_server(server: Server) -> None:
-    verification = _verify(server)
+    verification, _, _ = _verify(server)
     SCORE["broken caught" if not verification.conforms else "broken missed"].append(server.name)
     assert not verification.conforms, render_text(verification)
     assert all(result.evidence for result in verification.failed), "every failure says why"
@@ -33,9 +36,10 @@ def test_verify_fails_a_broken_server(server: Server) -> None:
 
 @pytest.mark.parametrize("server", VALID, ids=[server.name for server in VALID])
 def test_verify_passes_a_valid_server(server: Server) -> None:
-    verification = _verify(server)
+    verification, running_before, running_after = _verify(server)
     SCORE["valid passed" if verification.conforms else "valid failed"].append(server.name)
     assert verification.conforms, render_text(verification)
+    assert running_after == running_before, "verify leaves the server's running models as it found them"
     assert sum(result.outcome == "passed" for result in verification.results) >= 14
     assert all("s3cr3t" not in result.evidence for result in verification.results)
 

@@ -73,14 +73,18 @@ class ContractTarget:
 
     @functools.cached_property
     def version(self) -> tuple[int, ...] | None:
-        """The server's version from `/api/version` (`(0, 12, 3)`), or None when it does not say."""
+        """The server's version from `/api/version` (`(0, 12, 3)`); None when it does not say or is a dev build.
+
+        Development builds report `0.0.0` whatever their age: they are held to the newest rules.
+        """
         answer = self.request("GET", "/api/version")
         try:
             text = str(answer.json().get("version", ""))
         except (ValueError, AttributeError):
             return None
         numbers = re.match(r"^v?(\d+)\.(\d+)\.(\d+)", text)
-        return tuple(int(part) for part in numbers.groups()) if numbers else None
+        version = tuple(int(part) for part in numbers.groups()) if numbers else None
+        return version if version != (0, 0, 0) else None
 
     @property
     def routes_wrong_methods_to_404(self) -> bool:

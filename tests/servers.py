@@ -106,6 +106,17 @@ def answer(
     return rewrite
 
 
+def chain(*rewrites: ResponseRewrite) -> ResponseRewrite:
+    """Apply several response rewrites, first to last."""
+
+    def rewrite(method: str, path: str, status: str, headers: Headers, body: bytes) -> tuple[str, Headers, bytes]:
+        for step in rewrites:
+            status, headers, body = step(method, path, status, headers, body)
+        return status, headers, body
+
+    return rewrite
+
+
 def request_body(change: Callable[[dict[str, Any]], None], path: str = "/api/generate") -> RequestRewrite:
     """Rewrite the JSON body of POST requests to `path` before the mock sees it."""
 
@@ -192,6 +203,14 @@ BROKEN = [
         "earliest expiry first",
         expect="latest expiry first",
         on_response=ps_body(lambda d: {"models": d["models"][::-1]}),
+    ),
+    Server(
+        "dev build (0.0.0) listing earliest expiry first",
+        expect="latest expiry first",
+        on_response=chain(
+            answer("GET", "/api/version", body=b'{"version":"0.0.0"}'),
+            ps_body(lambda d: {"models": d["models"][::-1]}),
+        ),
     ),
     Server("expired model still listed", expect="an expired model leaves", on_response=each_model(_past)),
     Server(
@@ -424,6 +443,14 @@ VALID = [
             s,
             h,
             json.dumps(json.loads(b), indent=2).encode() if p == "/api/ps" and s.startswith("200") else b,
+        ),
+    ),
+    Server(
+        "behind nginx, which refuses TRACE itself",
+        on_response=lambda m, p, s, h, b: (
+            ("405 Not Allowed", [("Content-Type", "text/html")], b"<html><center>405 Not Allowed</center></html>")
+            if m == "TRACE"
+            else (s, h, b)
         ),
     ),
     Server(

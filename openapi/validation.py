@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from .loader import DOCUMENTS, load_document, spec_path
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
+
+# jsonschema and referencing are imported on first validation, not with this module: a mock serving
+# its embedded world never validates anything, and starts about 50 ms sooner without them.
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,16 @@ def _document_uri(document: str) -> str:
 
 @functools.cache
 def _registry() -> Registry:
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
     resources = [(_document_uri(name), DRAFT202012.create_resource(load_document(name))) for name in DOCUMENTS]
     return Registry().with_resources(resources)
 
 
 def _explain(error: ValidationError) -> Problem:
+    from jsonschema.exceptions import best_match
+
     error = best_match([error]) if error.context else error
     described = error.schema.get("description") if isinstance(error.schema, dict) else None
     message = error.message
@@ -61,6 +68,8 @@ class SchemaValidator:
         if schema_name not in load_document(document).get("components", {}).get("schemas", {}):
             raise ValueError(f"{spec_path(document).name} has no schema {schema_name!r}")
         self.name = schema_name
+        from jsonschema import Draft202012Validator, FormatChecker
+
         reference = {"$ref": f"{_document_uri(document)}#/components/schemas/{schema_name}"}
         self._validator = Draft202012Validator(reference, registry=_registry(), format_checker=FormatChecker())
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from ollama_contract_kit.mock_server import FixtureError, read_fixture_file
-from ollama_contract_kit.mock_server.fixtures import default_fixture
+from ollama_contract_kit.mock_server.fixtures import DEFAULT_FIXTURE, default_fixture
+from ollama_contract_kit.openapi import validator_for
+from ollama_contract_kit.openapi.loader import parse_yaml
 
 DIGEST = "297281b699fc51376006233ca400cd664c4f7b80ed88a47ef084f1e4b089803b"
 MODEL = f"""
@@ -17,6 +20,11 @@ MODEL = f"""
     details: {{parent_model: "", format: gguf, family: llama, families: [llama],
               parameter_size: 361.82M, quantization_level: F16}}
 """
+
+
+def test_embedded_default_world_is_valid_against_the_world_schema() -> None:
+    text = resources.files("ollama_contract_kit.mock_server").joinpath(DEFAULT_FIXTURE).read_text(encoding="utf-8")
+    assert validator_for("control", "World").problems(parse_yaml(text)) == []
 
 
 def test_default_world_has_the_variety_users_meet() -> None:

@@ -49,6 +49,23 @@ def _registry() -> Registry:
     return Registry().with_resources(resources)
 
 
+def _is_json_integer(_checker: Any, instance: Any) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+@functools.cache
+def _strict_validator_class() -> Any:
+    """Draft 2020-12, except that `integer` means an integer literal: `4096.0` is a number, not an integer.
+
+    Go's encoding/json (Ollama's own client and CLI) refuses `4096.0` or `4.096e3` for an int field,
+    while JSON Schema alone would accept any number with a zero fraction.
+    """
+    from jsonschema import Draft202012Validator, validators
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_json_integer)
+    return validators.extend(Draft202012Validator, type_checker=checker)
+
+
 def _explain(error: ValidationError) -> Problem:
     from jsonschema.exceptions import best_match
 
@@ -68,10 +85,10 @@ class SchemaValidator:
         if schema_name not in load_document(document).get("components", {}).get("schemas", {}):
             raise ValueError(f"{spec_path(document).name} has no schema {schema_name!r}")
         self.name = schema_name
-        from jsonschema import Draft202012Validator, FormatChecker
+        from jsonschema import FormatChecker
 
         reference = {"$ref": f"{_document_uri(document)}#/components/schemas/{schema_name}"}
-        self._validator = Draft202012Validator(reference, registry=_registry(), format_checker=FormatChecker())
+        self._validator = _strict_validator_class()(reference, registry=_registry(), format_checker=FormatChecker())
 
     def problems(self, value: Any) -> list[Problem]:
         """Return every violation of the schema, in document order (empty when valid)."""

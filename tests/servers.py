@@ -152,6 +152,11 @@ BROKEN = [
     Server("top level array", expect="$: [", on_response=ps_body(lambda d: d["models"])),
     Server("size as text", expect="$.models[0].size", on_response=each_model(lambda m: m.update(size="3.7 GB"))),
     Server(
+        "sizes written as floats",
+        expect="$.models[0].size: 3717522432.0 is not of type 'integer'",
+        on_response=each_model(lambda m: m.update(size=float(m["size"]), size_vram=float(m["size_vram"]))),
+    ),
+    Server(
         "size_vram above size", expect="size_vram", on_response=each_model(lambda m: m.update(size_vram=m["size"] + 1))
     ),
     Server(

@@ -152,6 +152,10 @@ BAD_BODIES: list[tuple[str, Any, str, str]] = [
     ("size negative", _with("size", -1), "$.models[0].size", "less than the minimum"),
     ("size a string", _with("size", "5.6 GB"), "$.models[0].size", "not of type 'integer'"),
     ("size a float", _with("size", 5560649728.5), "$.models[0].size", "not of type 'integer'"),
+    # Go's encoding/json refuses 5560649728.0 for an int64, although JSON Schema calls it an integer.
+    ("size a whole float", _with("size", 5560649728.0), "$.models[0].size", "not of type 'integer'"),
+    ("context_length a whole float", _with("context_length", 4096.0), "$.models[0].context_length", "not of type"),
+    ("size a boolean", _with("size", True), "$.models[0].size", "not of type 'integer'"),
     ("size beyond int64", _with("size", 2**63), "$.models[0].size", "greater than the maximum"),
     ("size_vram negative", _with("size_vram", -5), "$.models[0].size_vram", "less than the minimum"),
     ("size_vram null", _with("size_vram", None), "$.models[0].size_vram", "not of type 'integer'"),

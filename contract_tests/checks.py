@@ -9,7 +9,7 @@ from typing import Any
 
 import schemathesis
 
-from .rules import content_type_problem, ps_problems, server_time
+from .rules import Version, content_type_problem, ps_problems, server_time
 
 OLLAMA_PATHS = frozenset({"/", "/api/version", "/api/tags", "/api/ps", "/api/generate", "/api/chat"})
 
@@ -19,15 +19,15 @@ def _header(response: Any, name: str) -> str | None:
     return values[0] if values else None
 
 
-def check_ps_rules(response: Any, case: Any, ordered: bool = True) -> bool | None:
-    """Raise when a `GET /api/ps` answer breaks a rule; None for any other answer."""
+def check_ps_rules(response: Any, case: Any, version: Version | None = None) -> bool | None:
+    """Raise when a `GET /api/ps` answer breaks a rule (for a server of `version`); None for other answers."""
     if case.method.upper() != "GET" or case.path != "/api/ps" or response.status_code != 200:
         return None
     try:
         body = response.json()
     except ValueError:
         return None  # the schema check reports a body that is not JSON
-    problems = ps_problems(body, now=server_time(_header(response, "Date")), ordered=ordered)
+    problems = ps_problems(body, now=server_time(_header(response, "Date")), version=version)
     if problems:
         raise AssertionError("\n".join(problems))
     return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -9,8 +10,14 @@ from typing import Any
 
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
+Version = tuple[int, ...]
+
 #: The first Ollama version whose /api/ps lists the latest expiry first (0.1.38 to 0.1.48 kept no order).
-SORTED_SINCE = (0, 1, 49)
+SORTED_SINCE: Version = (0, 1, 49)
+#: What development builds are taken for: they say `0.0.0` whatever their age, and are held to the newest rules.
+DEVELOPMENT_BUILD: Version = (sys.maxsize,)
+#: Optional fields of a running model that Ollama sends on every model from a version on.
+ALWAYS_SENT_SINCE: dict[str, Version] = {"size_vram": (0, 1, 42), "context_length": (0, 9, 7)}
 #: How long past its expiry a model may stay listed while the runner stops.
 DEFAULT_EXPIRY_GRACE_SECONDS = 60.0
 
@@ -40,12 +47,15 @@ def ps_problems(
     body: Any,
     now: datetime | None = None,
     grace_seconds: float = DEFAULT_EXPIRY_GRACE_SECONDS,
-    ordered: bool = True,
+    version: Version | None = None,
 ) -> list[str]:
     """Every broken rule of an `/api/ps` body (schema-valid or not), each naming model, field and values.
 
-    `ordered=False` drops the order rule, for servers older than `SORTED_SINCE`.
+    `version` is the server's (from /api/version): fields that version always sends are required, and
+    the order rule applies from `SORTED_SINCE` on. An unknown version is held to the order rule only.
     """
+    ordered = version is None or version >= SORTED_SINCE
+    always_sent = [name for name, since in ALWAYS_SENT_SINCE.items() if version is not None and version >= since]
     models = body.get("models") if isinstance(body, Mapping) else None
     if not isinstance(models, list):
         return []
@@ -54,6 +64,10 @@ def ps_problems(
     entries = [model for model in models if isinstance(model, Mapping)]
     for index, model in enumerate(entries):
         label = _label(index, model)
+        for name in always_sent:
+            if name not in model:
+                since = ".".join(map(str, ALWAYS_SENT_SINCE[name]))
+                problems.append(f"{label}: no {name}; Ollama sends it on every model since {since}")
         if model.get("name") != model.get("model"):
             problems.append(f"{label}: name {model.get('name')!r} differs from model {model.get('model')!r}")
         size, size_vram = model.get("size"), model.get("size_vram")

@@ -19,7 +19,7 @@ from ollama_contract_kit.client.api import transport_failure_reason
 from ollama_contract_kit.client.headers import mask_text
 
 from .checks import check_ps_rules, ollama_ps_rules
-from .rules import SORTED_SINCE
+from .rules import DEVELOPMENT_BUILD, Version
 
 #: By default at most this many requests per second reach a live server: verification never floods.
 LIVE_REQUESTS_PER_SECOND = 20.0
@@ -72,11 +72,8 @@ class ContractTarget:
             self._last_request = time.monotonic()
 
     @functools.cached_property
-    def version(self) -> tuple[int, ...] | None:
-        """The server's version from `/api/version` (`(0, 12, 3)`); None when it does not say or is a dev build.
-
-        Development builds report `0.0.0` whatever their age: they are held to the newest rules.
-        """
+    def version(self) -> Version | None:
+        """The server's version from `/api/version` (`(0, 12, 3)`), `DEVELOPMENT_BUILD` for `0.0.0`, or None."""
         answer = self.request("GET", "/api/version")
         try:
             text = str(answer.json().get("version", ""))
@@ -84,24 +81,18 @@ class ContractTarget:
             return None
         numbers = re.match(r"^v?(\d+)\.(\d+)\.(\d+)", text)
         version = tuple(int(part) for part in numbers.groups()) if numbers else None
-        return version if version != (0, 0, 0) else None
+        return DEVELOPMENT_BUILD if version == (0, 0, 0) else version
 
     @property
     def routes_wrong_methods_to_404(self) -> bool:
         """True for servers before Ollama 0.7, whose router answered 404 where newer ones answer 405."""
         return self.version is not None and self.version < (0, 7, 0)
 
-    @property
-    def lists_latest_expiry_first(self) -> bool:
-        """False for servers before Ollama 0.1.49, whose /api/ps kept no order."""
-        return self.version is None or self.version >= SORTED_SINCE
-
     def call_and_validate(self, case: Any) -> Any:
         """Send a Schemathesis case and run every check (built-in and the kit's) on the answer."""
         self._pace()
-        excluded = [unsupported_method] if self.routes_wrong_methods_to_404 else []
-        if not self.lists_latest_expiry_first:
-            excluded.append(ollama_ps_rules)  # run below without the order rule
+        # The kit's /api/ps rules depend on the server's version: they run below, with it.
+        excluded = [unsupported_method, ollama_ps_rules] if self.routes_wrong_methods_to_404 else [ollama_ps_rules]
         if self.app is not None:
             response = case.call_and_validate(app=self.app, headers=self.headers or None, excluded_checks=excluded)
         else:
@@ -112,8 +103,7 @@ class ContractTarget:
                 timeout=self.timeout,
                 excluded_checks=excluded,
             )
-        if not self.lists_latest_expiry_first:
-            check_ps_rules(response, case, ordered=False)
+        check_ps_rules(response, case, version=self.version)
         return response
 
     def request(

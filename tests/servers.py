@@ -152,6 +152,14 @@ BROKEN = [
     Server("top level array", expect="$: [", on_response=ps_body(lambda d: d["models"])),
     Server("size as text", expect="$.models[0].size", on_response=each_model(lambda m: m.update(size="3.7 GB"))),
     Server(
+        "Ollama 0.12 without context_length",
+        expect="no context_length; Ollama sends it on every model since 0.9.7",
+        on_response=chain(
+            answer("GET", "/api/version", body=b'{"version":"0.12.3"}'),
+            each_model(lambda m: m.pop("context_length")),
+        ),
+    ),
+    Server(
         "sizes written as floats",
         expect="$.models[0].size: 3717522432.0 is not of type 'integer'",
         on_response=each_model(lambda m: m.update(size=float(m["size"]), size_vram=float(m["size_vram"]))),
@@ -286,8 +294,8 @@ BROKEN = [
 ]
 
 
-def _old_server(model: dict[str, Any]) -> None:
-    model.pop("context_length")
+def _zero_size_vram_omitted(model: dict[str, Any]) -> None:
+    """Ollama 0.1.38 to 0.1.41 left `size_vram` out when it was 0 (CPU only)."""
     if model["size_vram"] == 0:
         model.pop("size_vram")
 
@@ -431,9 +439,16 @@ VALID = [
     Server("only a forever model", world={**_ONE_MODEL, "running": [{"model": "smollm2:360m", "keep_alive": -1}]}),
     Server("zone +05:30", settings={"timezone": timezone(timedelta(hours=5, minutes=30))}),
     Server("zone -07:00", settings={"timezone": timezone(timedelta(hours=-7))}),
-    Server("old server without context_length and zero size_vram", on_response=each_model(_old_server)),
     Server(
-        "0.1.38 server with modified_at", on_response=each_model(lambda m: m.update(modified_at="0001-01-01T00:00:00Z"))
+        "Ollama 0.1.40: no context_length, no size_vram when 0",
+        on_response=chain(_old_ollama("0.1.40"), each_model(_zero_size_vram_omitted)),
+    ),
+    Server(
+        "Ollama 0.1.38: tags struct with modified_at, unordered",
+        on_response=chain(
+            _old_ollama("0.1.38", unordered=True),
+            each_model(lambda m: [_zero_size_vram_omitted(m), m.update(modified_at="0001-01-01T00:00:00Z")]),
+        ),
     ),
     Server(
         "nanosecond fractions",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ollama_contract_kit.contract_tests.rules import content_type_problem, ps_problems, server_time
+from ollama_contract_kit.contract_tests.rules import DEVELOPMENT_BUILD, content_type_problem, ps_problems, server_time
 
 from .conftest import load_json, real_captures
 
@@ -18,9 +18,44 @@ def _model(
     return {"name": name, "model": model or name, "size": size, "size_vram": size_vram, "expires_at": expires_at}
 
 
+def _capture_version(capture: Any) -> tuple[int, ...] | None:
+    """Captures 021 on are from Ollama 0.10.0-rc0 or later (PROVENANCE.md); earlier ones vary or are unknown."""
+    return (0, 10, 0) if int(capture.name[:3]) >= 21 else None
+
+
 @pytest.mark.parametrize("capture", real_captures(), ids=lambda path: path.name[:40])
 def test_real_captures_keep_every_rule(capture: Any) -> None:
-    assert ps_problems(load_json(capture)) == []
+    assert ps_problems(load_json(capture), version=_capture_version(capture)) == []
+
+
+def _unordered_without(*fields: str) -> dict[str, Any]:
+    models = [_model("a:1", "2026-01-01T00:00:01Z"), _model("b:1", "2026-01-01T00:00:02Z")]
+    for model in models:
+        model["context_length"] = 4096
+        for name in fields:
+            model.pop(name)
+    return {"models": models}
+
+
+@pytest.mark.parametrize(
+    ("version", "fields", "expected"),
+    [
+        ((0, 1, 40), ("size_vram", "context_length"), []),
+        ((0, 1, 45), ("context_length",), []),
+        ((0, 1, 45), ("size_vram",), ["no size_vram; Ollama sends it on every model since 0.1.42"] * 2),
+        (DEVELOPMENT_BUILD, ("context_length",), ["no context_length"] * 2 + ["listed before"]),
+        ((0, 2, 0), (), ["listed before"]),
+        ((0, 9, 6), ("context_length",), ["listed before"]),
+        ((0, 12, 3), ("context_length",), ["no context_length"] * 2 + ["listed before"]),
+        (None, ("size_vram", "context_length"), ["listed before"]),
+    ],
+)
+def test_what_a_version_always_sends_and_how_it_orders(
+    version: tuple[int, ...] | None, fields: tuple[str, ...], expected: list[str]
+) -> None:
+    problems = ps_problems(_unordered_without(*fields), version=version)
+    assert len(problems) == len(expected), problems
+    assert all(words in problem for words, problem in zip(expected, problems, strict=True)), problems
 
 
 def test_order_is_compared_as_instants_at_whole_seconds() -> None:

@@ -14,6 +14,11 @@ Version = tuple[int, ...]
 
 #: The first Ollama version whose /api/ps lists the latest expiry first (0.1.38 to 0.1.48 kept no order).
 SORTED_SINCE: Version = (0, 1, 49)
+#: The first version whose router answers a wrong method 405 (with `Allow`) instead of 404.
+METHOD_NOT_ALLOWED_SINCE: Version = (0, 7, 0)
+#: The first version that answers an empty-prompt load `done_reason: "load"` and a `keep_alive: 0` one
+#: `"unload"` (the unload path of `ollama stop`); older ones load with keep-alive 0, then expire the model.
+LOAD_UNLOAD_REASONS_SINCE: Version = (0, 3, 11)
 #: What development builds are taken for: they say `0.0.0` whatever their age, and are held to the newest rules.
 DEVELOPMENT_BUILD: Version = (sys.maxsize,)
 #: Optional fields of a running model that Ollama sends on every model from a version on.

@@ -19,7 +19,7 @@ from ollama_contract_kit.client.api import transport_failure_reason
 from ollama_contract_kit.client.headers import mask_text
 
 from .checks import check_ps_rules, ollama_ps_rules
-from .rules import DEVELOPMENT_BUILD, Version
+from .rules import DEVELOPMENT_BUILD, METHOD_NOT_ALLOWED_SINCE, Version
 
 #: By default at most this many requests per second reach a live server: verification never floods.
 LIVE_REQUESTS_PER_SECOND = 20.0
@@ -83,10 +83,14 @@ class ContractTarget:
         version = tuple(int(part) for part in numbers.groups()) if numbers else None
         return DEVELOPMENT_BUILD if version == (0, 0, 0) else version
 
+    def at_least(self, version: Version) -> bool:
+        """True when the server is `version` or newer, or does not say (held to the newest rules)."""
+        return self.version is None or self.version >= version
+
     @property
     def routes_wrong_methods_to_404(self) -> bool:
         """True for servers before Ollama 0.7, whose router answered 404 where newer ones answer 405."""
-        return self.version is not None and self.version < (0, 7, 0)
+        return not self.at_least(METHOD_NOT_ALLOWED_SINCE)
 
     def call_and_validate(self, case: Any) -> Any:
         """Send a Schemathesis case and run every check (built-in and the kit's) on the answer."""

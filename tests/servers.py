@@ -321,12 +321,23 @@ _ONE_MODEL = {
 
 def _old_ollama(version: str, unordered: bool = False) -> ResponseRewrite:
     """An Ollama before 0.7 (no context_length, 404 where newer routers answer 405); before 0.1.49, unsorted."""
+    old_reasons = tuple(map(int, version.split("."))) < (0, 3, 11)
 
     def rewrite(method: str, path: str, status: str, headers: Headers, body: bytes) -> tuple[str, Headers, bytes]:
-        if path == "/api/version":
+        if path == "/api/version" and status.startswith("200"):
             return status, headers, json.dumps({"version": version}).encode()
         if status.startswith("405"):
             return "404 Not Found", [("Content-Type", "text/plain")], b"404 page not found"
+        if (
+            path == "/api/generate"
+            and status.startswith("200")
+            and b'"done_reason":"' in body
+            and old_reasons
+            and b"\n" not in body
+        ):
+            answer = json.loads(body)  # before 0.3.11: no done_reason on load, and unload answered as a load
+            answer.pop("done_reason")
+            body = json.dumps(answer, separators=(",", ":")).encode()
         if path == "/api/ps" and status.startswith("200"):
             data = json.loads(body)
             for model in data["models"]:

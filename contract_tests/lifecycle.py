@@ -35,7 +35,7 @@ class ProbeModel:
 
     name: str
     size: int
-    load: Answer
+    load_answer: Answer
     running_before: tuple[Mapping[str, Any], ...]
 
     @property

@@ -143,7 +143,7 @@ def _poll(contract_target: ContractTarget, name: str, present: bool) -> dict[str
 
 def test_load_lists_the_model_with_a_matching_expiry(contract_target: ContractTarget, probe: ProbeModel) -> None:
     """Load (no prompt) with a short keep-alive: `done_reason: load`, listed, expires_at = load + keep-alive."""
-    answer = probe.load
+    answer = probe.load_answer
     assert answer.status == 200, f"POST {answer.url} (load {probe.name}) answered {answer.status}: {answer.excerpt()}"
     body = answer.json()
     problems = [str(p) for p in validator_for("ollama", "GenerateResponse").problems(body)]

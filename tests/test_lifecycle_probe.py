@@ -62,8 +62,8 @@ def test_malformed_tags_give_no_candidates() -> None:
 
 def _probe(running_before: list[tuple[str, timedelta]]) -> ProbeModel:
     entries = tuple({"name": name, "expires_at": format_timestamp(NOW + left)} for name, left in running_before)
-    load = Answer("POST", "/api/generate", 200, CaseInsensitiveDict(), b"{}")
-    return ProbeModel("tiny:1b", 700, load, entries)
+    load_answer = Answer("POST", "/api/generate", 200, CaseInsensitiveDict(), b"{}")
+    return ProbeModel("tiny:1b", 700, load_answer, entries)
 
 
 def test_missing_after_names_unexpired_models_no_longer_running() -> None:

@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: mock test lint typecheck bench fuzz clean
+.PHONY: mock test lint typecheck bench fuzz clients clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,5 +37,9 @@ fuzz: $(STAMP) ## long Schemathesis runs over both documents and the contract su
 	OLLAMA_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest tests/test_fuzz_mock.py tests/test_contract_suite.py \
 		--contract-max-examples 1000 $(ARGS)
 
+clients: $(STAMP) ## real client libraries (ollama-js, from npm) against the mock
+	npm install --silent --no-audit --no-fund --prefix tests/clients
+	$(BIN)/python -m pytest -m clients $(ARGS)
+
 clean:
-	rm -rf $(VENV) .typecheck build dist *.egg-info .hypothesis
+	rm -rf tests/clients/node_modules tests/clients/package-lock.json $(VENV) .typecheck build dist *.egg-info .hypothesis

@@ -38,6 +38,10 @@ def transport_failure_reason(error: requests.RequestException, timeout: float) -
     if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo failed" in text:
         return "the host name does not resolve"
     if isinstance(error, requests.exceptions.SSLError):
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            return "TLS certificate not trusted (for a private CA, set REQUESTS_CA_BUNDLE to its PEM bundle)"
+        if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+            return "TLS handshake failed: the server does not speak TLS here (try http://)"
         return "TLS handshake failed"
     if "Connection reset" in text:
         return "the connection was reset"

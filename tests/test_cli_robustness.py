@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,15 +39,14 @@ COMMANDS = {
 }
 
 
-@pytest.fixture(params=["hangs", "hangs up"])
-def misbehaving_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
-    """A loopback TCP server that accepts and then never answers, or closes at once."""
+@contextlib.contextmanager
+def _loopback_server(handle: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A loopback TCP server that gives every connection to `handle`; yields its host:port."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
     listener.settimeout(0.2)
     stop = threading.Event()
-    held: list[socket.socket] = []
 
     def serve() -> None:
         while not stop.is_set():
@@ -54,20 +54,31 @@ def misbehaving_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, st
                 connection, _ = listener.accept()
             except OSError:
                 continue
-            if request.param == "hangs":
-                held.append(connection)
-            else:
-                connection.recv(65536)
-                connection.close()
+            handle(connection)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}", request.param
-    stop.set()
-    thread.join(timeout=5)
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+@pytest.fixture(params=["hangs", "hangs up"])
+def misbehaving_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """A server that accepts and then never answers, or closes at once."""
+    held: list[socket.socket] = []
+
+    def hang_up(connection: socket.socket) -> None:
+        connection.recv(65536)
+        connection.close()
+
+    with _loopback_server(held.append if request.param == "hangs" else hang_up) as address:
+        yield f"http://{address}", request.param
     for connection in held:
         connection.close()
-    listener.close()
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
@@ -116,3 +127,20 @@ def test_record_to_an_unwritable_place(ollama_mock: MockOllama, tmp_path: Path) 
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "No such file or directory" in result.stderr and "Traceback" not in result.stderr
+
+
+def _answer_as_plain_http(connection: socket.socket) -> None:
+    connection.recv(65536)
+    connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    connection.close()
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_cli_with_https_to_a_plain_http_server(command: str) -> None:
+    with _loopback_server(_answer_as_plain_http) as address:
+        url = f"https://{address}"
+        result = subprocess.run([*COMMANDS[command], url], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and url in lines[0], result.stderr
+    assert "the server does not speak TLS here (try http://)" in lines[0]

@@ -8,8 +8,10 @@ import subprocess
 import sys
 
 import pytest
+import requests
 
 from ollama_contract_kit.client import ContractError, HTTPStatusError, OllamaClient, ServerUnreachable
+from ollama_contract_kit.client.api import transport_failure_reason
 from ollama_contract_kit.mock_server import MockOllama
 
 PS = [sys.executable, "-m", "ollama_contract_kit.client.cli"]
@@ -49,6 +51,22 @@ def test_unreachable_names_the_url_and_cause() -> None:
     assert (
         str(raised.value) == f"cannot reach http://127.0.0.1:{port}/api/ps: connection refused (is the server running?)"
     )
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        (
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate (_ssl.c:1006)",
+            "TLS certificate not trusted (for a private CA, set REQUESTS_CA_BUNDLE to its PEM bundle)",
+        ),
+        ("[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)", "the server does not speak TLS here"),
+        ("[SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version", "TLS handshake failed"),
+    ],
+)
+def test_tls_failures_say_what_to_do(message: str, reason: str) -> None:
+    # The certificate case needs a TLS server with an untrusted certificate; its message is OpenSSL's.
+    assert reason in transport_failure_reason(requests.exceptions.SSLError(message), timeout=5)
 
 
 def test_timeout_is_unreachable(ollama_mock: MockOllama) -> None:

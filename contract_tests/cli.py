@@ -13,6 +13,8 @@ from ollama_contract_kit.client.arguments import command_parser, seconds, whole_
 from ollama_contract_kit.client.headers import parse_headers
 from ollama_contract_kit.openapi import spec_path
 
+from .defaults import TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS, VERIFY_MAX_EXAMPLES
+
 EXIT_CODES = """exit codes:
   0  the server conforms
   1  contract violations found (the report says which and why)
@@ -42,17 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--max-examples",
         type=whole_number(1, 100_000),
-        default=10,
-        help="Hypothesis examples per operation (default 10)",
+        default=VERIFY_MAX_EXAMPLES,
+        help=f"Hypothesis examples per operation (default {VERIFY_MAX_EXAMPLES})",
     )
     verify.add_argument(
         "--grace",
         type=seconds(allow_zero=False),
-        default=15.0,
-        help="seconds an unloaded model may take to leave /api/ps (default 15)",
+        default=UNLOAD_GRACE_SECONDS,
+        help=f"seconds an unloaded model may take to leave /api/ps (default {UNLOAD_GRACE_SECONDS:g})",
     )
     verify.add_argument(
-        "--timeout", type=seconds(allow_zero=False), default=15.0, help="seconds to wait for each answer (default 15)"
+        "--timeout",
+        type=seconds(allow_zero=False),
+        default=TIMEOUT_SECONDS,
+        help=f"seconds to wait for each answer (default {TIMEOUT_SECONDS:g})",
     )
     spec = commands.add_parser("spec", help="print the path of the contract's OpenAPI document")
     spec.add_argument("--control", action="store_true", help="the mock's control API instead of Ollama's API")

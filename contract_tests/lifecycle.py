@@ -47,10 +47,7 @@ class ProbeModel:
 def running(target: ContractTarget) -> list[dict[str, Any]]:
     """What `/api/ps` lists now (empty when it cannot be read)."""
     answer = target.request("GET", "/api/ps")
-    try:
-        data = answer.json() if answer.status == 200 else None
-    except ValueError:
-        return []
+    data = answer.json_or_none() if answer.status == 200 else None
     models = data.get("models") if isinstance(data, dict) else None
     return [model for model in models if isinstance(model, dict)] if isinstance(models, list) else []
 
@@ -107,11 +104,7 @@ def load(target: ContractTarget, name: str, keep_alive: int) -> Answer:
 
 def load_probe_model(target: ContractTarget) -> ProbeModel:
     """Load the most suitable installed model with the probe keep-alive; the next one if it cannot generate."""
-    tags = target.request("GET", "/api/tags")
-    try:
-        installed = tags.json()
-    except ValueError:
-        installed = None
+    installed = target.request("GET", "/api/tags").json_or_none()
     running_before = tuple(running(target))
     candidates = probe_candidates(installed, {str(model.get("name")) for model in running_before})
     refused: list[str] = []

@@ -10,6 +10,7 @@ import pytest
 from ollama_contract_kit.client.headers import parse_headers
 from ollama_contract_kit.client.hosts import base_url
 
+from .defaults import TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS
 from .profile import DEFAULT_MAX_EXAMPLES, register_profile
 from .target import LIVE_REQUESTS_PER_SECOND, ContractTarget
 
@@ -34,9 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--ollama-max-rate", type=float, default=LIVE_REQUESTS_PER_SECOND, help="requests per second at most"
     )
     group.addoption(
-        "--ollama-grace", type=float, default=15.0, help="seconds an unloaded model may take to leave /api/ps"
+        "--ollama-grace",
+        type=float,
+        default=UNLOAD_GRACE_SECONDS,
+        help="seconds an unloaded model may take to leave /api/ps",
     )
-    group.addoption("--ollama-timeout", type=float, default=15.0, help="seconds to wait for each answer")
+    group.addoption("--ollama-timeout", type=float, default=TIMEOUT_SECONDS, help="seconds to wait for each answer")
 
 
 def pytest_configure(config: pytest.Config) -> None:

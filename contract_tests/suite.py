@@ -108,7 +108,8 @@ def test_unknown_model_is_404_with_error_text(contract_target: ContractTarget) -
     """Loading a model that is not installed: 404 `model '...' not found` (nothing is loaded)."""
     answer = contract_target.request("POST", "/api/generate", {"model": NO_SUCH_MODEL})
     assert answer.status == 404, f"POST {answer.url} answered {answer.status}: {answer.excerpt()}"
-    error = answer.json().get("error", "") if answer.body.startswith(b"{") else ""
+    data = answer.json_or_none()
+    error = str(data.get("error", "")) if isinstance(data, dict) else ""
     assert NO_SUCH_MODEL in error and "not found" in error, f"POST {answer.url}: error {answer.excerpt()!r}"
 
 

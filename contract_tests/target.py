@@ -19,6 +19,7 @@ from ollama_contract_kit.client.api import transport_failure_reason
 from ollama_contract_kit.client.headers import mask_text
 
 from .checks import check_ps_rules, ollama_ps_rules
+from .defaults import TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS
 from .rules import DEVELOPMENT_BUILD, METHOD_NOT_ALLOWED_SINCE, Version
 
 #: By default at most this many requests per second reach a live server: verification never floods.
@@ -39,6 +40,13 @@ class Answer:
         """The body decoded as JSON (raises ValueError when it is not)."""
         return json.loads(self.body)
 
+    def json_or_none(self) -> Any:
+        """The body decoded as JSON, or None when it is not JSON."""
+        try:
+            return self.json()
+        except ValueError:
+            return None
+
     def excerpt(self, limit: int = 300) -> str:
         """The start of the body as text, for evidence."""
         text = self.body[:limit].decode("utf-8", errors="replace")
@@ -55,8 +63,8 @@ class ContractTarget:
     app: Any = None
     live: bool = False
     read_only: bool = False
-    timeout: float = 15.0
-    grace_seconds: float = 15.0
+    timeout: float = TIMEOUT_SECONDS
+    grace_seconds: float = UNLOAD_GRACE_SECONDS
     max_rate: float = LIVE_REQUESTS_PER_SECOND
     _session: requests.Session = field(default_factory=requests.Session, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -74,11 +82,8 @@ class ContractTarget:
     @functools.cached_property
     def version(self) -> Version | None:
         """The server's version from `/api/version` (`(0, 12, 3)`), `DEVELOPMENT_BUILD` for `0.0.0`, or None."""
-        answer = self.request("GET", "/api/version")
-        try:
-            text = str(answer.json().get("version", ""))
-        except (ValueError, AttributeError):
-            return None
+        data = self.request("GET", "/api/version").json_or_none()
+        text = str(data.get("version", "")) if isinstance(data, dict) else ""
         numbers = re.match(r"^v?(\d+)\.(\d+)\.(\d+)", text)
         version = tuple(int(part) for part in numbers.groups()) if numbers else None
         return DEVELOPMENT_BUILD if version == (0, 0, 0) else version

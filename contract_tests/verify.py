@@ -18,6 +18,7 @@ import pytest
 from ollama_contract_kit.client import HTTPStatusError, OllamaClient, OllamaClientError, ServerUnreachable
 from ollama_contract_kit.client.headers import mask_text
 
+from .defaults import TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS, VERIFY_MAX_EXAMPLES
 from .report import CheckResult, Verification
 from .target import LIVE_REQUESTS_PER_SECOND
 
@@ -119,9 +120,9 @@ def verify(
     headers: Mapping[str, str] | None = None,
     *,
     read_only: bool = False,
-    max_examples: int = 10,
-    grace_seconds: float = 15.0,
-    timeout: float = 15.0,
+    max_examples: int = VERIFY_MAX_EXAMPLES,
+    grace_seconds: float = UNLOAD_GRACE_SECONDS,
+    timeout: float = TIMEOUT_SECONDS,
     max_rate: float = LIVE_REQUESTS_PER_SECOND,
 ) -> Verification:
     """Check the server at `url` against the contract; raises Unreachable when nothing can be checked."""

@@ -15,23 +15,19 @@ from flask.testing import FlaskClient
 from ollama_contract_kit.mock_server import MockConfig, create_app
 
 REPO = Path(__file__).resolve().parent.parent
-REAL_PS = REPO.parent / "shared" / "real-ps"
+#: Real `/api/ps` bodies and `ollama ps` tables from public sources; PROVENANCE.md there says where each came from.
+REAL_PS = Path(__file__).resolve().parent / "data" / "real-ps"
 #: Captures that are hand-written documentation, not bodies a server sent (see PROVENANCE.md).
 HAND_WRITTEN = {"002_ollama-openapi-yaml_gemma3-no-name.json", "003_ollama-openapi-yaml_gemma4.json"}
 
 
 def real_captures() -> list[Path]:
-    """Every real `/api/ps` body in shared/real-ps (hand-written doc examples excluded)."""
+    """Every real `/api/ps` body in tests/data/real-ps (hand-written doc examples excluded)."""
     return sorted(path for path in REAL_PS.glob("*.json") if path.name not in HAND_WRITTEN)
 
 
 def load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if not REAL_PS.is_dir():
-        raise pytest.UsageError(f"the real captures are missing: {REAL_PS}")
 
 
 @pytest.fixture

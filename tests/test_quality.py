@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,20 @@ def test_importing_the_pytest_plugin_or_the_client_headers_stays_light() -> None
     )
     result = _run(sys.executable, "-c", code)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_repository_stands_on_its_own() -> None:
+    # A user who clones the project from a forge has nothing beside it: no file may reach outside.
+    outside = re.compile(r"\.\./shared|parent\s*/\s*[\"']shared[\"']")
+    ignored = {".git", ".venv", ".typecheck", "build", "node_modules", ".hypothesis"}
+    offenders = [
+        f"{path.relative_to(REPO)}:{number}"
+        for path in REPO.rglob("*")
+        if path.is_file()
+        and not ignored & set(path.relative_to(REPO).parts)
+        and path.suffix in {".py", ".toml", ".yaml", ".cfg", ".ini", ".sh", ""}
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1)
+        if outside.search(line) and path.name != "test_quality.py"
+    ]
+    assert not offenders, offenders
+    assert (REPO / "tests" / "data" / "real-ps" / "PROVENANCE.md").is_file()

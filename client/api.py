@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -124,6 +125,9 @@ class OllamaClient:
         try:
             data = json.loads(response.content)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            html = _html_title(response)
+            if html is not None:
+                raise ContractError(url, [f"$: the body is {html}, not Ollama's JSON: is the URL right?"]) from None
             excerpt = response.content[:60].decode("utf-8", errors="replace")
             raise ContractError(url, [f"$: the body is not JSON ({error}): {excerpt!r}"]) from None
         if schema is not None:
@@ -136,8 +140,13 @@ class OllamaClient:
 
     def ps(self) -> dict[str, Any]:
         """The `/api/ps` body as JSON, validated against the contract."""
-        data: dict[str, Any] = self.get_json("/api/ps", "PsResponse")
-        return data
+        return self.ps_body()[1]
+
+    def ps_body(self) -> tuple[bytes, dict[str, Any]]:
+        """The `/api/ps` body as received and as JSON, validated against the contract."""
+        response = self.request("GET", "/api/ps")
+        data: dict[str, Any] = self._decode(response, "PsResponse")
+        return response.content, data
 
     def running_models(self) -> tuple[RunningModel, ...]:
         """The running models as typed, immutable objects, in the server's order."""
@@ -166,13 +175,31 @@ class OllamaClient:
         return self.load(model, keep_alive=0)
 
 
+#: How much of a body that is not Ollama's an error message quotes.
+_EXCERPT_CHARACTERS = 200
+
+
+def _html_title(response: requests.Response) -> str | None:
+    """'an HTML page ("<title>")' when the body is a web page (a proxy's or another server's), else None."""
+    head = response.content[:4096].decode("utf-8", errors="replace")
+    content_type = response.headers.get("Content-Type", "").lower()
+    if "html" not in content_type and not re.match(r"\s*<(!doctype|html|head|body|\?xml)", head, re.IGNORECASE):
+        return None
+    title = re.search(r"<title[^>]*>(.*?)</title>", head, re.IGNORECASE | re.DOTALL)
+    return f'an HTML page ("{" ".join(title.group(1).split())[:80]}")' if title else "an HTML page"
+
+
 def _error_text(response: requests.Response) -> str:
-    """Ollama's `error` text, or the raw body when it is not an error object."""
+    """Ollama's `error` text, or (cut short) what answered instead."""
+    html = _html_title(response)
+    if html is not None:
+        return f"{html}, not Ollama: is the URL (and its path prefix) right?"
     text = response.content.decode("utf-8", errors="replace").strip()
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        return text[:300] or response.reason or "no body"
+        excerpt = text[:_EXCERPT_CHARACTERS] + ("…" if len(text) > _EXCERPT_CHARACTERS else "")
+        return excerpt or response.reason or "no body"
     if isinstance(data, dict) and isinstance(data.get("error"), str):
         return str(data["error"])
-    return text[:300]
+    return text[:_EXCERPT_CHARACTERS] + ("…" if len(text) > _EXCERPT_CHARACTERS else "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from importlib import metadata
 
 
 def seconds(*, allow_zero: bool) -> Callable[[str], float]:
@@ -22,6 +23,21 @@ def seconds(*, allow_zero: bool) -> Callable[[str], float]:
     return convert
 
 
+def positive_number(unit: str) -> Callable[[str], float]:
+    """A converter for a number above 0, of `unit` (named in the error)."""
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a number of {unit} above 0, got {text!r}")
+        return value
+
+    return convert
+
+
 def whole_number(low: int, high: int) -> Callable[[str], int]:
     """A converter for a whole number from `low` to `high`."""
 
@@ -33,8 +49,18 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
     return convert
 
 
+def package_version() -> str:
+    """The installed kit's version (`0.1.0`), or `unknown` when run from an uninstalled tree."""
+    try:
+        return metadata.version("ollama-contract-kit")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def command_parser(prog: str, description: str, exit_codes: str) -> argparse.ArgumentParser:
-    """A parser whose help ends with the command's exit codes."""
-    return argparse.ArgumentParser(
+    """A parser whose help ends with the command's exit codes, with `--version`."""
+    parser = argparse.ArgumentParser(
         prog=prog, description=description, epilog=exit_codes, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"{prog} (ollama-contract-kit) {package_version()}")
+    return parser

@@ -6,19 +6,23 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .api import OllamaClient
 from .arguments import command_parser, seconds, whole_number
+from .console import Console, run_command
 from .errors import OllamaClientError
 from .headers import parse_headers
+from .hosts import InvalidURL
 from .table import render_table
 
 EXIT_CODES = """exit codes:
-  0  listed
+  0  listed (also when the reader of a pipe stops early, as with `| head -1`)
   2  bad arguments, headers or URL
   3  server unreachable, timed out or dropped the connection
   4  the server answered an HTTP error
-  5  the answer breaks the /api/ps contract"""
+  5  the answer breaks the /api/ps contract
+  130  interrupted (Ctrl-C, SIGTERM)"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra headers: a JSON object, a path to a .json file, or quoted pseudo-JSON such as "
         "\"{'Authorization':'Bearer x'}\"; values of secret headers are never printed",
     )
-    parser.add_argument("--json", action="store_true", help="print the server's body as JSON instead of the table")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the server's JSON body as received instead of the table (with PREFIX: only matching models)",
+    )
     parser.add_argument(
         "--timeout", type=seconds(allow_zero=False), default=10.0, help="seconds to wait for an answer (default 10)"
     )
@@ -48,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `ollama-ps`; returns the exit code."""
     arguments = build_parser().parse_args(argv)
+    return run_command("ollama-ps", lambda: _list(arguments))
+
+
+def _list(arguments: argparse.Namespace) -> int:
+    console = Console()
     try:
         with OllamaClient(
             arguments.url,
@@ -56,15 +69,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             retries=arguments.retries,
         ) as client:
             if arguments.json:
-                print(json.dumps(client.ps(), indent=2, ensure_ascii=False))
+                body, data = client.ps_body()
+                console.line(_json_output(body, data, arguments.prefix))
             else:
-                print(render_table(client.running_models(), prefix=arguments.prefix))
+                console.line(render_table(client.running_models(), prefix=arguments.prefix))
+    except InvalidURL as error:
+        origin = "--url" if arguments.url is not None else "OLLAMA_HOST"
+        print(f"ollama-ps: {origin}: {error}", file=sys.stderr)
+        return error.exit_code
     except OllamaClientError as error:
         print(f"ollama-ps: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        return 130
     return 0
+
+
+def _json_output(body: bytes, data: dict[str, Any], prefix: str) -> str:
+    """The body as the server sent it; with a prefix, only the matching models (in the server's key order)."""
+    if not prefix:
+        return body.decode("utf-8").rstrip("\n")
+    kept = [model for model in data["models"] if str(model.get("name", "")).startswith(prefix)]
+    return json.dumps({**data, "models": kept}, ensure_ascii=False, separators=(",", ":"))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,10 @@ def base_url(url: str | None = None) -> str:
     if scheme not in ("http", "https"):
         raise InvalidURL(f"unsupported scheme {scheme!r} in {raw!r}: use http:// or https://")
     default_port = DEFAULT_PORT if not has_scheme else (443 if scheme == "https" else 80)
-    parts = urlsplit(f"{scheme}://{rest}")
+    try:
+        parts = urlsplit(f"{scheme}://{rest}")
+    except ValueError as error:  # e.g. an unclosed IPv6 bracket: "http://[::1"
+        raise InvalidURL(f"malformed URL {raw!r}: {error}") from None
     try:
         port = parts.port or default_port
     except ValueError:

@@ -46,6 +46,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
     if config.control:
         app.register_blueprint(control_routes)
     install_pipeline(app, state)
+    state.faults.serve_only(served_routes(app))
 
     @app.errorhandler(Exception)
     def internal_error(error: Exception) -> Any:
@@ -54,6 +55,18 @@ def create_app(config: MockConfig | None = None) -> Flask:
 
     app.wsgi_app = _outer_layer(app.wsgi_app, config.normalized_base_path(), fast_ps(state))  # type: ignore[method-assign,assignment]
     return app
+
+
+def served_routes(app: Flask) -> tuple[str, ...]:
+    """Every `METHOD /path` of Ollama's API the app answers (what a fault may name), control API aside."""
+    routes = {
+        f"{method} {rule.rule}"
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] != "control" and rule.endpoint != "static"
+        for method in sorted(rule.methods or ())
+        if method != "OPTIONS"
+    }
+    return tuple(sorted(routes, key=lambda route: (route.split(" ")[1], route)))
 
 
 def _outer_layer(

@@ -12,7 +12,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ollama_contract_kit.client.arguments import command_parser, seconds, whole_number
+from ollama_contract_kit.client.console import run_command
 from ollama_contract_kit.client.errors import OllamaClientError
+from ollama_contract_kit.client.files import check_writable
 from ollama_contract_kit.client.headers import parse_headers
 
 from .app import create_app
@@ -23,10 +25,19 @@ from .server import DEFAULT_THREADS, MockServerError
 from .serving import SERVERS, default_server, reserve_port, serve_granian, serve_waitress
 
 EXIT_CODES = """exit codes:
-  0  stopped cleanly (SIGINT/SIGTERM) or recorded
+  0  stopped cleanly (SIGINT/SIGTERM)
   1  cannot serve (port in use, address unavailable)
-  2  bad arguments or fixture file
-  3  record: the live server is unreachable or answered an error"""
+  2  bad arguments, fixture file or fault"""
+RECORD_EXIT_CODES = """exit codes:
+  0  recorded
+  2  bad arguments, or the fixture file cannot be written
+  3  the live server is unreachable or answered an error
+  130  interrupted (Ctrl-C, SIGTERM): nothing was written"""
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 model`, `3 models`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _timezone(text: str) -> tzinfo | None:
@@ -41,6 +52,8 @@ def _timezone(text: str) -> tzinfo | None:
             pass
         else:
             sign = -1 if text[0] == "-" else 1
+            if hours > 23 or minutes > 59:
+                raise argparse.ArgumentTypeError(f"an offset runs from -23:59 to +23:59, got {text!r}")
             return timezone(sign * timedelta(hours=hours, minutes=minutes))
     try:
         return ZoneInfo(text)
@@ -125,7 +138,7 @@ def record_parser() -> argparse.ArgumentParser:
     parser = command_parser(
         "ollama-mock record",
         "Snapshot a live server's /api/tags and /api/ps into a fixture file for --fixtures.",
-        EXIT_CODES,
+        RECORD_EXIT_CODES,
     )
     parser.add_argument("--url", help="the live server (default: $OLLAMA_HOST or 127.0.0.1:11434)")
     parser.add_argument("--headers", help="extra headers: JSON, a .json file, or quoted pseudo-JSON")
@@ -149,24 +162,32 @@ def record(argv: Sequence[str]) -> int:
 
     from .record import snapshot, write_fixture
 
-    try:
-        with OllamaClient(
-            arguments.url, headers=parse_headers(arguments.headers, "--headers"), timeout=arguments.timeout
-        ) as client:
-            document = snapshot(client)
-        write_fixture(document, arguments.out)
-    except OllamaClientError as error:
-        print(f"ollama-mock record: {error}", file=sys.stderr)
-        return 2 if error.exit_code == 2 else 3
-    except (FixtureError, OSError) as error:
-        print(f"ollama-mock record: {error}", file=sys.stderr)
+    problem = check_writable(arguments.out)
+    if problem is not None:
+        print(f"ollama-mock record: --out: {problem}", file=sys.stderr)
         return 2
-    print(
-        f"ollama-mock record: wrote {len(document['models'])} models "
-        f"({len(document['running'])} running) to {arguments.out}",
-        file=sys.stderr,
-    )
-    return 0
+
+    def run() -> int:
+        try:
+            with OllamaClient(
+                arguments.url, headers=parse_headers(arguments.headers, "--headers"), timeout=arguments.timeout
+            ) as client:
+                document = snapshot(client)
+            write_fixture(document, arguments.out)
+        except OllamaClientError as error:
+            print(f"ollama-mock record: {error}", file=sys.stderr)
+            return 2 if error.exit_code == 2 else 3
+        except (FixtureError, OSError) as error:
+            print(f"ollama-mock record: {error}", file=sys.stderr)
+            return 2
+        print(
+            f"ollama-mock record: wrote {plural(len(document['models']), 'model')} "
+            f"({len(document['running'])} running) to {arguments.out}",
+            file=sys.stderr,
+        )
+        return 0
+
+    return run_command("ollama-mock record", run)
 
 
 def serve(argv: Sequence[str]) -> int:
@@ -196,7 +217,11 @@ def serve(argv: Sequence[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     server = arguments.server or default_server()
     threads = arguments.threads or (1 if server == "granian" else DEFAULT_THREADS)
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except FaultError as error:
+        print(f"ollama-mock: --fault: {error}", file=sys.stderr)
+        return 2
     try:
         port = reserve_port(arguments.host, arguments.port)
     except MockServerError as error:
@@ -207,12 +232,15 @@ def serve(argv: Sequence[str]) -> int:
     url = f"http://{host}:{port}{config.normalized_base_path()}"
     print(
         f"ollama-mock: serving Ollama {state.world.version} on {url} with {server} "
-        f"({len(state.world.installed())} models installed, {len(state.world.listing().models)} running"
+        f"({plural(len(state.world.installed()), 'model')} installed, {len(state.world.listing().models)} running"
         f"{'; control API at ' + url + '/_mock/' if config.control else ''}"
         f"{'; bearer token required' if config.token else ''})",
         file=sys.stderr,
         flush=True,
     )
+    if state.not_started:
+        reason = f"--max-loaded {config.max_loaded}: evicted by later ones" if config.max_loaded else "expired"
+        print(f"ollama-mock: not running ({reason}): {', '.join(state.not_started)}", file=sys.stderr, flush=True)
     try:
         (serve_granian if server == "granian" else serve_waitress)(app, arguments.host, port, threads)
     except MockServerError as error:

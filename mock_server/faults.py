@@ -120,9 +120,24 @@ class FaultBook:
         self._lock = threading.Lock()
         self._initial = faults
         self._faults: list[Fault] = list(faults)
+        self._routes: tuple[str, ...] = ()
+
+    def serve_only(self, routes: tuple[str, ...]) -> None:
+        """Refuse faults for any route but these (`GET /api/ps`, ...) or `*`; checks the start-up faults too."""
+        self._routes = routes
+        for fault in self._initial:
+            self.check_route(fault)
+
+    def check_route(self, fault: Fault) -> None:
+        """Raise FaultError when `fault` names a route the mock does not serve (it would never fire)."""
+        if self._routes and fault.route != "*" and fault.route not in self._routes:
+            raise FaultError(
+                f"no route {fault.route!r}: a fault never fires there; use '*' or one of: {', '.join(self._routes)}"
+            )
 
     def add(self, fault: Fault) -> None:
         """Add a fault; it fires from the next matching request."""
+        self.check_route(fault)
         with self._lock:
             self._faults.append(fault)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,14 +87,36 @@ def parse_fixture_text(text: str, source: str, validate_schema: bool = True) -> 
             source, [f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"]
         ) from None
     except Exception as error:  # yaml.YAMLError and friends: report, never a traceback
-        raise FixtureError(source, [f"not valid YAML: {error}"]) from None
+        raise FixtureError(source, [f"not valid YAML: {_yaml_reason(error)}"]) from None
     return build_world_document(data, source, validate_schema)
+
+
+def _yaml_reason(error: Exception) -> str:
+    """PyYAML's reason with its line and column, without the `in "<unicode string>"` it cannot name."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    if mark is None or problem is None:
+        return str(error).replace(' in "<unicode string>"', "")
+    context = getattr(error, "context", None)
+    return f"{context + ': ' if context else ''}{problem} at line {mark.line + 1} column {mark.column + 1}"
+
+
+_NUMBER_FOR_TEXT = re.compile(r"^[-+0-9.eE]+ is not of type 'string'")
+
+
+def _with_hint(problem: str) -> str:
+    """A schema problem, with the fix when YAML read an unquoted value of digits (a digest) as a number."""
+    path, _, message = problem.partition(": ")
+    if _NUMBER_FOR_TEXT.match(message):
+        field = path.rsplit(".", 1)[-1]
+        return f'{problem}; YAML reads unquoted digits as a number: quote the value ({field}: "...")'
+    return problem
 
 
 def build_world_document(data: Any, source: str, validate_schema: bool = True) -> WorldDocument:
     """Validate decoded fixture data against the contract's `World` schema and the world's rules."""
     if validate_schema:
-        problems = [str(problem) for problem in validator_for("control", "World").problems(data)]
+        problems = [_with_hint(str(problem)) for problem in validator_for("control", "World").problems(data)]
         if problems:
             raise FixtureError(source, problems)
     models, problems = _installed_models(data["models"])

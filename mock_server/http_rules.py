@@ -148,9 +148,15 @@ def host_check(request: Request) -> Response | None:
 
 
 def token_matches(authorization: str, token: str) -> bool:
-    """True when an Authorization header carries `Bearer <token>` (compared in constant time)."""
-    given = authorization.encode("utf-8", "surrogateescape")
-    return hmac.compare_digest(given, f"Bearer {token}".encode("utf-8", "surrogateescape"))
+    """True when an Authorization header carries `Bearer <token>` (compared in constant time).
+
+    The scheme is case-insensitive (RFC 9110 §11.1: proxies send `bearer`); the token is not.
+    """
+    scheme, _, given = authorization.strip().partition(" ")
+    matches = hmac.compare_digest(
+        given.strip().encode("utf-8", "surrogateescape"), token.encode("utf-8", "surrogateescape")
+    )
+    return scheme.lower() == "bearer" and matches
 
 
 def authorization_failure(request: Request, token: str | None) -> Response | None:

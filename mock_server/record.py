@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from ollama_contract_kit.client import OllamaClient
+from ollama_contract_kit.client.files import write_text_atomically
 from ollama_contract_kit.client.models import keep_alive_until
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
@@ -47,9 +48,9 @@ def snapshot(client: OllamaClient, now: datetime | None = None) -> dict[str, Any
 
 
 def write_fixture(document: dict[str, Any], path: Path) -> None:
-    """Write the fixture as JSON (`.json`) or YAML (anything else)."""
+    """Write the fixture as JSON (`.json`) or YAML (anything else), whole or not at all."""
     if path.suffix.lower() == ".json":
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
-    path.write_text(text, encoding="utf-8")
+    write_text_atomically(path, text)

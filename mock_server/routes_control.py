@@ -155,10 +155,9 @@ def list_faults() -> Response:
 def add_fault() -> Response:
     """Add a fault."""
     try:
-        fault = fault_from_json(_body("Fault"), "request body")
+        _state().faults.add(fault_from_json(_body("Fault"), "request body"))
     except FaultError as error:
         raise _Invalid(str(error)) from None
-    _state().faults.add(fault)
     return _faults_json()
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import signal
 import socket
-from types import FrameType
 from typing import Any
 
 from flask import Flask
+
+from ollama_contract_kit.client.console import stop_on_signals
 
 from .server import bind_server, listen_error, stop_server
 
@@ -68,15 +68,11 @@ def serve_granian(app: Flask, host: str, port: int, threads: int) -> None:
     server.serve(target_loader=lambda *_: app, wrap_loader=False)
 
 
-def _stop_on_sigterm(_signal: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def serve_waitress(app: Flask, host: str, port: int, threads: int) -> None:
-    """Serve until SIGINT/SIGTERM with waitress, in this process."""
+    """Serve until SIGINT/SIGTERM with waitress, in this process (also where the shell ignored SIGINT)."""
     logging.getLogger("waitress").setLevel(logging.CRITICAL)  # our access log covers requests
     server: Any = bind_server(app, host, port, threads=threads)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    stop_on_signals()
     try:
         server.run()
     except KeyboardInterrupt:

@@ -35,10 +35,15 @@ class MockState:
         self.requests = RequestLog()
         self._ps_cache: _CachedBody | None = None
         self._ps_lock = threading.Lock()
-        self.apply(self.initial)
+        #: Running models of the initial world that did not fit (`max_loaded`) or had expired.
+        self.not_started = self.apply(self.initial)
 
-    def apply(self, document: WorldDocument) -> None:
-        """Make `document` the world: install its models and load its running ones from now."""
+    def apply(self, document: WorldDocument) -> list[str]:
+        """Make `document` the world: install its models and load its running ones from now.
+
+        Returns the names of running models that are not running after all (evicted by
+        `max_loaded`, or already expired), in the document's order.
+        """
         self.world.replace(document.models, document.version)
         for seed in document.running:
             self.world.load(
@@ -49,6 +54,8 @@ class MockState:
                 size_vram=seed.size_vram,
                 context_length=seed.context_length,
             )
+        running = {model.model.key for model in self.world.listing().models}
+        return [seed.model.name for seed in document.running if seed.model.key not in running]
 
     def reset(self) -> None:
         """Back to the start: initial world, real time, start-up faults, empty request log."""

@@ -123,10 +123,20 @@ def test_record_to_an_unwritable_place(ollama_mock: MockOllama, tmp_path: Path) 
         "--url",
         url,
         "--out",
-        str(tmp_path / "no" / "dir.yaml"),
+        str(tmp_path / "a-file" / "world.yaml"),
     ]
+    (tmp_path / "a-file").write_text("")
     result = subprocess.run(command, capture_output=True, text=True, timeout=30)
-    assert result.returncode == 2 and "No such file or directory" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"ollama-mock record: --out: {tmp_path / 'a-file'} is not a folder"
+    assert ollama_mock.requests == [], "refused before asking the server"
+
+
+def test_record_creates_missing_folders(ollama_mock: MockOllama, tmp_path: Path) -> None:
+    out = tmp_path / "new" / "folder" / "world.yaml"
+    command = [sys.executable, "-m", "ollama_contract_kit.mock_server.cli", "record", "--url", ollama_mock.url]
+    result = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and out.is_file()
 
 
 def _answer_as_plain_http(connection: socket.socket) -> None:

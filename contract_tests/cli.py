@@ -5,21 +5,29 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ollama_contract_kit.client import InvalidHeaders, InvalidURL, base_url
-from ollama_contract_kit.client.arguments import command_parser, seconds, whole_number
+from ollama_contract_kit.client.arguments import command_parser, positive_number, seconds, whole_number
+from ollama_contract_kit.client.console import INTERRUPTED, run_command
+from ollama_contract_kit.client.files import check_writable
 from ollama_contract_kit.client.headers import parse_headers
 from ollama_contract_kit.openapi import spec_path
 
-from .defaults import TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS, VERIFY_MAX_EXAMPLES
+from .defaults import LIVE_REQUESTS_PER_SECOND, TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS, VERIFY_MAX_EXAMPLES
+
+if TYPE_CHECKING:
+    from .report import Verification
 
 EXIT_CODES = """exit codes:
   0  the server conforms
   1  contract violations found (the report says which and why)
-  2  usage error
-  3  the server is unreachable, not answering, or refuses the credentials"""
+  2  usage error (bad argument, headers, URL, or a report path that cannot be written)
+  3  nothing could be checked: unreachable, credentials refused, or not Ollama at this URL
+  130  interrupted (Ctrl-C, SIGTERM): the server was restored; reports say INTERRUPTED"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--url", required=True, help="the server, may include a path prefix (https://host/ollama)")
     verify.add_argument(
-        "--headers", help="extra headers: JSON, a .json file, or quoted pseudo-JSON (values never shown)"
+        "--headers",
+        help="extra headers: JSON, a .json file, or quoted pseudo-JSON (default $OLLAMA_HEADERS; values never shown)",
     )
     verify.add_argument("--read-only", action="store_true", help="skip the checks that load and unload a model")
     verify.add_argument("--junit-xml", type=Path, help="also write a JUnit XML report here")
@@ -52,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=seconds(allow_zero=False),
         default=UNLOAD_GRACE_SECONDS,
         help=f"seconds an unloaded model may take to leave /api/ps (default {UNLOAD_GRACE_SECONDS:g})",
+    )
+    verify.add_argument(
+        "--max-rate",
+        type=positive_number("requests per second"),
+        default=LIVE_REQUESTS_PER_SECOND,
+        help=f"requests per second at most (default {LIVE_REQUESTS_PER_SECOND:g})",
     )
     verify.add_argument(
         "--timeout",
@@ -75,15 +90,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         url = base_url(arguments.url)
-        headers = parse_headers(arguments.headers, "--headers")
-    except (InvalidURL, InvalidHeaders) as error:
-        parser.exit(2, f"ollama-contract: {'--url: ' if isinstance(error, InvalidURL) else ''}{error}\n")
+    except InvalidURL as error:
+        parser.exit(2, f"ollama-contract: --url: {error}\n")
+    try:
+        if arguments.headers is not None:
+            headers = parse_headers(arguments.headers, "--headers")
+        else:  # CI passes a secret through the environment, not on the command line
+            headers = parse_headers(os.environ.get("OLLAMA_HEADERS"), "OLLAMA_HEADERS")
+    except InvalidHeaders as error:
+        parser.exit(2, f"ollama-contract: {error}\n")
+    for option, path in (("--junit-xml", arguments.junit_xml), ("--json", arguments.json_path)):
+        problem = check_writable(path) if path is not None else None
+        if problem is not None:
+            parser.exit(2, f"ollama-contract: {option}: {problem}\n")
     # Hypothesis caches data under ./.hypothesis by default: keep the user's folder clean.
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ollama-contract-kit" / "hypothesis"
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache))
-    from .report import render_text, write_json, write_junit
+    return run_command("ollama-contract", lambda: _verify(arguments, url, headers))
+
+
+def _verify(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> int:
+    from .progress import ConsoleProgress
     from .verify import Unreachable, verify
 
+    progress = ConsoleProgress()
+    started = time.monotonic()
     try:
         verification = verify(
             url,
@@ -92,18 +123,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_examples=arguments.max_examples,
             grace_seconds=arguments.grace,
             timeout=arguments.timeout,
+            max_rate=arguments.max_rate,
+            progress=progress,
         )
     except Unreachable as error:
         print(f"ollama-contract: {error}", file=sys.stderr)
-        return 3
+        verification = _incomplete(arguments, url, started, not_checked=str(error))
     except KeyboardInterrupt:
-        return 130
-    print(render_text(verification))
-    if arguments.junit_xml:
-        write_junit(verification, arguments.junit_xml)
-    if arguments.json_path:
-        write_json(verification, arguments.json_path)
+        verification = _incomplete(arguments, url, started, interrupted="the check that the server answers")
+    if verification.not_checked is None:
+        progress.finished(verification)
+    _write_reports(arguments, verification)
+    if verification.not_checked is not None:
+        return 3
+    if verification.interrupted is not None:
+        return INTERRUPTED
     return 0 if verification.conforms else 1
+
+
+def _incomplete(arguments: argparse.Namespace, url: str, started: float, **why: str) -> Verification:
+    from .report import Verification
+
+    return Verification(url, None, arguments.read_only, (), time.monotonic() - started, **why)
+
+
+def _write_reports(arguments: argparse.Namespace, verification: Verification) -> None:
+    from .report import write_json, write_junit
+
+    for path, write in ((arguments.junit_xml, write_junit), (arguments.json_path, write_json)):
+        if path is None:
+            continue
+        try:
+            write(verification, path)
+        except OSError as error:
+            print(f"ollama-contract: cannot write the report {path}: {error.strerror or error}", file=sys.stderr)
 
 
 if __name__ == "__main__":

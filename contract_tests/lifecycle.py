@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -41,7 +41,12 @@ class ProbeModel:
     @property
     def was_running(self) -> Mapping[str, Any] | None:
         """The probe model's own `/api/ps` entry before the checks, if it was running."""
-        return next((model for model in self.running_before if model.get("name") == self.name), None)
+        return entry_named(self.running_before, self.name)
+
+
+def entry_named(entries: Iterable[Mapping[str, Any]], name: str) -> Mapping[str, Any] | None:
+    """The `/api/ps` entry of `name` among `entries`, if there is one."""
+    return next((entry for entry in entries if entry.get("name") == name), None)
 
 
 def running(target: ContractTarget) -> list[dict[str, Any]]:
@@ -52,9 +57,9 @@ def running(target: ContractTarget) -> list[dict[str, Any]]:
     return [model for model in models if isinstance(model, dict)] if isinstance(models, list) else []
 
 
-def listed(target: ContractTarget, name: str) -> dict[str, Any] | None:
+def listed(target: ContractTarget, name: str) -> Mapping[str, Any] | None:
     """The `/api/ps` entry of `name`, if listed."""
-    return next((model for model in running(target) if model.get("name") == name), None)
+    return entry_named(running(target), name)
 
 
 def _looks_like_embedding(model: Mapping[str, Any]) -> bool:
@@ -109,7 +114,11 @@ def load_probe_model(target: ContractTarget) -> ProbeModel:
     candidates = probe_candidates(installed, {str(model.get("name")) for model in running_before})
     refused: list[str] = []
     for candidate in candidates[:MAX_PROBE_ATTEMPTS]:
-        answer = load(target, candidate["name"], PROBE_KEEP_ALIVE_SECONDS)
+        try:
+            answer = load(target, candidate["name"], PROBE_KEEP_ALIVE_SECONDS)
+        except KeyboardInterrupt:  # the load may have gone through: leave the server as found all the same
+            restore(target, candidate["name"], running_before)
+            raise
         guessed = not candidate.get("capabilities")  # a server that lists completion must load it
         if guessed and answer.status == 400 and b"does not support" in answer.body:
             refused.append(f"{candidate['name']} ({answer.excerpt(120)})")
@@ -139,19 +148,20 @@ def missing_after(probe: ProbeModel, now: datetime, listed_names: set[str]) -> l
     ]
 
 
-def restore(target: ContractTarget, probe: ProbeModel) -> None:
+def restore(target: ContractTarget, probe_name: str, running_before: tuple[Mapping[str, Any], ...]) -> None:
     """Leave the server as found: the probe unloaded unless it was running, evicted models running again.
 
     Models that were running get back the keep-alive that reproduces the expiry they had; one whose
     expiry has passed meanwhile is left unloaded, as the server itself would have done.
     """
     now = datetime.now(timezone.utc)
-    probe_expiry = _unexpired(probe.was_running, now) if probe.was_running is not None else None
-    if probe_expiry is None and listed(target, probe.name) is not None:
-        target.request("POST", "/api/generate", {"model": probe.name, "keep_alive": 0})
+    was_running = entry_named(running_before, probe_name)
+    probe_expiry = _unexpired(was_running, now) if was_running is not None else None
+    if probe_expiry is None and listed(target, probe_name) is not None:
+        target.request("POST", "/api/generate", {"model": probe_name, "keep_alive": 0})
     listed_names = {str(model.get("name")) for model in running(target)}
-    for entry in probe.running_before:
+    for entry in running_before:
         expires_at = _unexpired(entry, now)
-        changed_by_the_checks = entry.get("name") == probe.name
+        changed_by_the_checks = entry.get("name") == probe_name
         if expires_at is not None and (changed_by_the_checks or entry.get("name") not in listed_names):
             load(target, str(entry["name"]), keep_alive_until(expires_at, now))

@@ -10,9 +10,9 @@ import pytest
 from ollama_contract_kit.client.headers import parse_headers
 from ollama_contract_kit.client.hosts import base_url
 
-from .defaults import TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS
+from .defaults import LIVE_REQUESTS_PER_SECOND, TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS
 from .profile import DEFAULT_MAX_EXAMPLES, register_profile
-from .target import LIVE_REQUESTS_PER_SECOND, ContractTarget
+from .target import ContractTarget
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -9,7 +9,7 @@ load and unload the smallest installed model, then leave the server as they foun
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -130,10 +130,10 @@ def probe(contract_target: ContractTarget) -> Iterator[ProbeModel]:
     except LifecycleUnavailable as reason:
         pytest.skip(str(reason))
     yield loaded
-    restore(contract_target, loaded)
+    restore(contract_target, loaded.name, loaded.running_before)
 
 
-def _poll(contract_target: ContractTarget, name: str, present: bool) -> dict[str, Any] | None:
+def _poll(contract_target: ContractTarget, name: str, present: bool) -> Mapping[str, Any] | None:
     deadline = time.monotonic() + contract_target.grace_seconds
     entry = listed(contract_target, name)
     while (entry is not None) != present and time.monotonic() < deadline:
@@ -179,7 +179,7 @@ def test_unload_removes_the_model_within_grace(contract_target: ContractTarget, 
 
 def test_server_is_left_as_found(contract_target: ContractTarget, probe: ProbeModel) -> None:
     """After the lifecycle checks every model is back as found: the probe model, and any the load evicted."""
-    restore(contract_target, probe)
+    restore(contract_target, probe.name, probe.running_before)
     now_listed = {str(model.get("name")) for model in running(contract_target)}
     if probe.was_running is None:
         assert probe.name not in now_listed, f"{probe.name} was not running before the checks and is running now"

@@ -19,11 +19,8 @@ from ollama_contract_kit.client.api import transport_failure_reason
 from ollama_contract_kit.client.headers import mask_text
 
 from .checks import check_ps_rules, ollama_ps_rules
-from .defaults import TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS
+from .defaults import LIVE_REQUESTS_PER_SECOND, TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS
 from .rules import DEVELOPMENT_BUILD, METHOD_NOT_ALLOWED_SINCE, Version
-
-#: By default at most this many requests per second reach a live server: verification never floods.
-LIVE_REQUESTS_PER_SECOND = 20.0
 
 
 @dataclass(frozen=True)

@@ -11,26 +11,26 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .app import create_app
-    from .clock import Clock
     from .config import MockConfig
-    from .faults import Fault, FaultError, FaultKind
-    from .fixtures import FixtureError, WorldDocument, read_fixture_file
     from .server import MockOllama, MockServerError
-    from .world import World
+    from .serving.faults import Fault, FaultError, FaultKind
+    from .world.clock import Clock
+    from .world.fixtures import FixtureError, WorldDocument, read_fixture_file
+    from .world.world import World
 
 _WHERE = {
-    "Clock": "clock",
-    "Fault": "faults",
-    "FaultError": "faults",
-    "FaultKind": "faults",
-    "FixtureError": "fixtures",
+    "Clock": "world.clock",
+    "Fault": "serving.faults",
+    "FaultError": "serving.faults",
+    "FaultKind": "serving.faults",
+    "FixtureError": "world.fixtures",
     "MockConfig": "config",
     "MockOllama": "server",
     "MockServerError": "server",
-    "World": "world",
-    "WorldDocument": "fixtures",
+    "World": "world.world",
+    "WorldDocument": "world.fixtures",
     "create_app": "app",
-    "read_fixture_file": "fixtures",
+    "read_fixture_file": "world.fixtures",
 }
 __all__ = [
     "Clock",

@@ -11,11 +11,15 @@ from flask import Flask
 from werkzeug.routing import Rule
 
 from .config import MockConfig
-from .fast_path import fast_ps
-from .pipeline import DROP_CONNECTION, TRUNCATE_AT, install_pipeline
-from .responses import error_response
-from .routes_control import control_routes
-from .routes_ollama import ollama_routes
+from .control import control_routes
+from .native.embeddings import embedding_routes
+from .native.management import management_routes
+from .native.routes import ollama_routes
+from .native.show import show_routes
+from .native.transfers import transfer_routes
+from .serving.fast_path import fast_ps
+from .serving.pipeline import DROP_CONNECTION, TRUNCATE_AT, install_pipeline
+from .serving.responses import error_response
 from .state import MockState
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -42,7 +46,8 @@ def create_app(config: MockConfig | None = None) -> Flask:
     app.url_rule_class = _ExactMethodsRule  # type: ignore[assignment]
     app.url_map.merge_slashes = False
     app.extensions["ollama_mock"] = state
-    app.register_blueprint(ollama_routes)
+    for routes in (ollama_routes, show_routes, embedding_routes, transfer_routes, management_routes):
+        app.register_blueprint(routes)
     if config.control:
         app.register_blueprint(control_routes)
     install_pipeline(app, state)

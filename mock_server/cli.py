@@ -19,10 +19,10 @@ from ollama_contract_kit.client.headers import parse_headers
 
 from .app import create_app
 from .config import MockConfig
-from .faults import Fault, FaultError, parse_fault_option
-from .fixtures import FixtureError, read_fixture_file
 from .server import DEFAULT_THREADS, MockServerError
-from .serving import SERVERS, default_server, reserve_port, serve_granian, serve_waitress
+from .serving.faults import Fault, FaultError, parse_fault_option
+from .serving.servers import SERVERS, default_server, reserve_port, serve_granian, serve_waitress
+from .world.fixtures import FixtureError, read_fixture_file
 
 EXIT_CODES = """exit codes:
   0  stopped cleanly (SIGINT/SIGTERM)
@@ -160,7 +160,7 @@ def record(argv: Sequence[str]) -> int:
     arguments = record_parser().parse_args(argv)
     from ollama_contract_kit.client.api import OllamaClient
 
-    from .record import snapshot, write_fixture
+    from .world.record import snapshot, write_fixture
 
     problem = check_writable(arguments.out)
     if problem is not None:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 
-from .faults import Fault
-from .fixtures import WorldDocument
+from .serving.faults import Fault
+from .world.fixtures import WorldDocument
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class MockConfig:
     unload_delay: float = 0.0
     #: Evict the model expiring soonest when loading more than this many (None: no limit).
     max_loaded: int | None = None
+    #: Seconds the download of a pull (or a push's upload) takes, spread over its progress lines; 0 is instant.
+    pull_seconds: float = 0.0
     #: Faults in force from the start.
     faults: tuple[Fault, ...] = ()
     #: Log one line per request to the `ollama_contract_kit.mock` logger.

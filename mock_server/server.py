@@ -16,11 +16,11 @@ from ollama_contract_kit.openapi.timestamps import format_timestamp
 
 from .app import create_app
 from .config import MockConfig
-from .durations import parse_keep_alive
-from .faults import Fault, FaultKind, fault_from_json
-from .fixtures import build_world_document, read_fixture_file
+from .native.wire import ps_entry
+from .serving.faults import Fault, FaultKind, fault_from_json
 from .state import MockState
-from .wire import ps_entry
+from .world.durations import parse_keep_alive
+from .world.fixtures import build_world_document, read_fixture_file
 
 #: Worker threads of the WSGI server (state stays in one process).
 DEFAULT_THREADS = 8

@@ -6,14 +6,14 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from .clock import Clock
 from .config import MockConfig
-from .encoding import go_json
-from .faults import FaultBook
-from .fixtures import WorldDocument, default_fixture, read_fixture_file
-from .requestlog import RequestLog
-from .wire import ps_entry
-from .world import World
+from .native.wire import ps_entry
+from .serving.encoding import go_json
+from .serving.faults import FaultBook
+from .serving.requestlog import RequestLog
+from .world.clock import Clock
+from .world.fixtures import WorldDocument, default_fixture, read_fixture_file
+from .world.world import World
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class MockState:
         self.world = World(self.clock, unload_delay_seconds=config.unload_delay, max_loaded=config.max_loaded)
         self.faults = FaultBook(config.faults)
         self.requests = RequestLog()
+        #: Blobs uploaded with `POST /api/blobs/:digest` (digest to size), besides the installed models' layers.
+        self.blobs: dict[str, int] = {}
         self._ps_cache: _CachedBody | None = None
         self._ps_lock = threading.Lock()
         #: Running models of the initial world that did not fit (`max_loaded`) or had expired.
@@ -44,7 +46,7 @@ class MockState:
         Returns the names of running models that are not running after all (evicted by
         `max_loaded`, or already expired), in the document's order.
         """
-        self.world.replace(document.models, document.version)
+        self.world.replace(document.models, document.version, document.registry)
         for seed in document.running:
             self.world.load(
                 seed.model,
@@ -63,6 +65,7 @@ class MockState:
         self.apply(self.initial)
         self.faults.reset()
         self.requests.clear()
+        self.blobs.clear()
 
     def ps_body(self) -> bytes:
         """The `/api/ps` body, rebuilt only when the world changed or a listed model expired."""

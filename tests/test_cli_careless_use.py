@@ -18,7 +18,7 @@ import requests
 
 from ollama_contract_kit.client.arguments import package_version
 from ollama_contract_kit.mock_server import MockOllama
-from ollama_contract_kit.mock_server.fixtures import default_fixture
+from ollama_contract_kit.mock_server.world.fixtures import default_fixture
 
 PS = [sys.executable, "-m", "ollama_contract_kit.client.cli"]
 MOCK = [sys.executable, "-m", "ollama_contract_kit.mock_server.cli"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ollama_contract_kit.mock_server import FixtureError, read_fixture_file
-from ollama_contract_kit.mock_server.fixtures import DEFAULT_FIXTURE, default_fixture
+from ollama_contract_kit.mock_server.world.fixtures import DEFAULT_FIXTURE, default_fixture
 from ollama_contract_kit.openapi import validator_for
 from ollama_contract_kit.openapi.loader import parse_yaml
 
@@ -23,7 +23,9 @@ MODEL = f"""
 
 
 def test_embedded_default_world_is_valid_against_the_world_schema() -> None:
-    text = resources.files("ollama_contract_kit.mock_server").joinpath(DEFAULT_FIXTURE).read_text(encoding="utf-8")
+    text = (
+        resources.files("ollama_contract_kit.mock_server.world").joinpath(DEFAULT_FIXTURE).read_text(encoding="utf-8")
+    )
     assert validator_for("control", "World").problems(parse_yaml(text)) == []
 
 

@@ -21,7 +21,7 @@ def _valid(schema: str, data: Any) -> Any:
 
 def test_world_round_trips_through_put(http: FlaskClient) -> None:
     world = _valid("World", http.get("/_mock/world").get_json())
-    assert len(world["models"]) == 6 and len(world["running"]) == 3
+    assert len(world["models"]) == 7 and len(world["running"]) == 3 and len(world["registry"]) == 4
     assert http.put("/_mock/world", json=world).status_code == 200
     assert model_names(http.get("/api/ps").get_json()) == [entry["model"] for entry in world["running"]]
 

@@ -16,7 +16,7 @@ import requests
 import yaml
 
 from ollama_contract_kit.mock_server import MockOllama
-from ollama_contract_kit.mock_server.fixtures import read_fixture_file
+from ollama_contract_kit.mock_server.world.fixtures import read_fixture_file
 
 MOCK = [sys.executable, "-m", "ollama_contract_kit.mock_server.cli"]
 
@@ -202,7 +202,7 @@ def test_record_snapshots_a_server_into_a_fixture_the_mock_accepts(ollama_mock: 
     assert 100 <= running["smollm2:360m"]["keep_alive"] <= 120
     assert running["qwen3:8b"]["size_vram"] < running["qwen3:8b"]["size"]
     world = read_fixture_file(out)
-    assert len(world.models) == 6 and len(world.running) == 4
+    assert len(world.models) == 7 and len(world.running) == 4
     assert ollama_mock.requests[-1]["headers"]["Authorization"] == "Bearer ***"
 
 

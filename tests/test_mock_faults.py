@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from ollama_contract_kit.mock_server import MockOllama
-from ollama_contract_kit.mock_server.faults import FaultError, parse_fault_option
+from ollama_contract_kit.mock_server.serving.faults import FaultError, parse_fault_option
 
 
 def test_latency_fault_delays_the_answer(ollama_mock: MockOllama) -> None:

@@ -86,17 +86,16 @@ def test_unclean_paths_redirect_to_the_clean_one(http: FlaskClient, path: str, c
     assert response.headers["Location"] == cleaned
 
 
-def test_routes_outside_the_mock_scope_are_routed_but_501(http: FlaskClient) -> None:
-    response = http.post("/api/pull", json={"model": "x"})
-    assert response.status_code == 501
-    assert "does not emulate" in response.get_json()["error"]
-    assert http.get("/api/show").headers["Allow"] == "POST"
+def test_every_real_route_answers_only_its_methods(http: FlaskClient) -> None:
+    for path, allowed in [("/api/show", "POST"), ("/api/delete", "DELETE"), ("/api/blobs/sha256:x", "HEAD, POST")]:
+        response = http.get(path)
+        assert response.status_code == 405 and response.headers["Allow"] == allowed, path
 
 
 def test_tags_lists_installed_models_newest_first(http: FlaskClient) -> None:
     models = http.get("/api/tags").get_json()["models"]
     stamps = [model["modified_at"] for model in models]
-    assert len(models) == 6
+    assert len(models) == 7
     assert [model["name"] for model in models][0] == "llama3.2:latest"
     assert stamps == sorted(stamps, reverse=True)
     assert any(model["details"]["families"] is None for model in models)

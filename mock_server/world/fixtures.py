@@ -49,11 +49,12 @@ class RunningSeed:
 
 @dataclass(frozen=True)
 class WorldDocument:
-    """A validated world: the installed models and the running seeds."""
+    """A validated world: the installed models, the running seeds, and the models upstream to pull."""
 
     version: str
     models: tuple[InstalledModel, ...]
     running: tuple[RunningSeed, ...]
+    registry: tuple[InstalledModel, ...] = ()
 
 
 def read_fixture_file(path: str | Path) -> WorldDocument:
@@ -119,28 +120,35 @@ def build_world_document(data: Any, source: str, validate_schema: bool = True) -
         problems = [_with_hint(str(problem)) for problem in validator_for("control", "World").problems(data)]
         if problems:
             raise FixtureError(source, problems)
-    models, problems = _installed_models(data["models"])
+    models, problems = _installed_models(data["models"], "$.models")
     running, running_problems = _running_seeds(data.get("running", []), models)
-    problems += running_problems
+    registry, registry_problems = _installed_models(data.get("registry", []), "$.registry")
+    problems += running_problems + registry_problems
     if problems:
         raise FixtureError(source, problems)
-    return WorldDocument(version=data.get("version", DEFAULT_VERSION), models=tuple(models.values()), running=running)
+    return WorldDocument(
+        version=data.get("version", DEFAULT_VERSION),
+        models=tuple(models.values()),
+        running=running,
+        registry=tuple(registry.values()),
+    )
 
 
-def _installed_models(entries: list[Mapping[str, Any]]) -> tuple[dict[str, InstalledModel], list[str]]:
+def _installed_models(entries: list[Mapping[str, Any]], where_list: str) -> tuple[dict[str, InstalledModel], list[str]]:
     models: dict[str, InstalledModel] = {}
     first_index: dict[str, int] = {}
     problems: list[str] = []
     loaded_at = datetime.now().astimezone()
     for index, entry in enumerate(entries):
-        where = f"$.models[{index}]"
+        where = f"{where_list}[{index}]"
         parsed = parse_model_name(entry["name"])
         if parsed is None:
             problems.append(f"{where}.name: {entry['name']!r} is not a valid Ollama model name")
             continue
         if parsed.key in first_index:
             problems.append(
-                f"{where}.name: {entry['name']!r} is installed twice (also $.models[{first_index[parsed.key]}])"
+                f"{where}.name: {entry['name']!r} is {'installed' if where_list == '$.models' else 'upstream'} twice "
+                f"(also {where_list}[{first_index[parsed.key]}])"
             )
             continue
         loaded = entry.get("loaded", {})
@@ -162,6 +170,12 @@ def _installed_models(entries: list[Mapping[str, Any]]) -> tuple[dict[str, Insta
             modified_at=parse_timestamp(entry["modified_at"]) if "modified_at" in entry else loaded_at,
             loaded=footprint,
             capabilities=tuple(entry.get("capabilities", ("completion",))),
+            model_info=entry.get("model_info"),
+            template=entry.get("template"),
+            system=entry.get("system", ""),
+            license=entry.get("license", ""),
+            parameters=dict(entry.get("parameters", {})),
+            messages=tuple(dict(message) for message in entry.get("messages", ())),
         )
     return models, problems
 
@@ -207,8 +221,8 @@ def _running_seeds(
 
 
 def installed_to_fixture(model: InstalledModel) -> dict[str, Any]:
-    """One installed model as a fixture entry."""
-    return {
+    """One installed (or upstream) model as a fixture entry; show fields only where set."""
+    entry: dict[str, Any] = {
         "name": model.display_name,
         "modified_at": format_timestamp(model.modified_at),
         "size": model.size,
@@ -221,6 +235,15 @@ def installed_to_fixture(model: InstalledModel) -> dict[str, Any]:
             "context_length": model.loaded.context_length,
         },
     }
+    optional = {
+        "model_info": dict(model.model_info) if model.model_info else None,
+        "template": model.template,
+        "system": model.system,
+        "license": model.license,
+        "parameters": dict(model.parameters),
+        "messages": [dict(message) for message in model.messages],
+    }
+    return entry | {key: value for key, value in optional.items() if value}
 
 
 def running_to_fixture(running: RunningModel) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 
-from .models import PS_DETAIL_FIELDS, InstalledModel, RunningModel
+from ..world.models import PS_DETAIL_FIELDS, InstalledModel, RunningModel
 
 
 def ps_entry(running: RunningModel) -> dict[str, Any]:

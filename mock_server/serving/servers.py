@@ -16,7 +16,7 @@ from flask import Flask
 
 from ollama_contract_kit.client.console import stop_on_signals
 
-from .server import bind_server, listen_error, stop_server
+from ..server import bind_server, listen_error, stop_server
 
 SERVERS = ("granian", "waitress")
 

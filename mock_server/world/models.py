@@ -33,7 +33,17 @@ class InstalledModel:
     modified_at: datetime
     loaded: Footprint
     capabilities: tuple[str, ...] = ("completion",)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    #: What `/api/show` tells beyond `/api/tags`; None or empty means derived from the rest.
+    model_info: Mapping[str, Any] | None = None
+    template: str | None = None
+    system: str = ""
+    license: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    messages: tuple[Mapping[str, str], ...] = ()
+
+    def can(self, capability: str) -> bool:
+        """True when the model has `capability` (`completion`, `tools`, `thinking`, `vision`, `embedding`, ...)."""
+        return capability in self.capabilities
 
     @property
     def parsed_name(self) -> ModelName:

@@ -47,25 +47,56 @@ class World:
         self.max_loaded = max_loaded
         self._lock = threading.RLock()
         self._installed: dict[str, InstalledModel] = {}
+        self._upstream: dict[str, InstalledModel] = {}
         self._running: dict[str, RunningModel] = {}
         self.version = ""
         self.generation = 0
 
     # -- what is installed -------------------------------------------------------------------------
 
-    def replace(self, installed: Iterable[InstalledModel], version: str) -> None:
-        """Install exactly `installed` (newest first as `/api/tags` lists them) and stop everything."""
+    def replace(
+        self, installed: Iterable[InstalledModel], version: str, upstream: Iterable[InstalledModel] = ()
+    ) -> None:
+        """Install exactly `installed`, offer `upstream` for pulling, and stop everything."""
         with self._lock:
-            models = sorted(installed, key=lambda model: model.modified_at, reverse=True)
-            self._installed = {model.key: model for model in models}
+            self._installed = {model.key: model for model in installed}
+            self._upstream = {model.key: model for model in upstream}
             self._running = {}
             self.version = version
             self.generation += 1
 
     def installed(self) -> tuple[InstalledModel, ...]:
-        """The installed models, newest `modified_at` first."""
+        """The installed models, newest `modified_at` first (as `/api/tags` lists them)."""
         with self._lock:
-            return tuple(self._installed.values())
+            return tuple(sorted(self._installed.values(), key=lambda model: model.modified_at, reverse=True))
+
+    def upstream(self) -> tuple[InstalledModel, ...]:
+        """The models the registry offers (pull installs them, push adds to them)."""
+        with self._lock:
+            return tuple(self._upstream.values())
+
+    def find_upstream(self, name: str) -> InstalledModel | None:
+        """The registry's model of that name, if it has one."""
+        parsed = parse_model_name(name)
+        with self._lock:
+            return self._upstream.get(parsed.key) if parsed else None
+
+    def install(self, model: InstalledModel) -> None:
+        """Install `model` (pull, create, copy), replacing one of the same name; a running one stays loaded."""
+        with self._lock:
+            self._installed[model.key] = model
+            self.generation += 1
+
+    def remove(self, model: InstalledModel) -> None:
+        """Delete an installed model. Like Ollama, a running one stays listed in `/api/ps` until it expires."""
+        with self._lock:
+            self._installed.pop(model.key, None)
+            self.generation += 1
+
+    def publish(self, model: InstalledModel) -> None:
+        """Put `model` in the registry (push)."""
+        with self._lock:
+            self._upstream[model.key] = model
 
     def find(self, name: str) -> InstalledModel | None:
         """The installed model a request's name means (case-insensitive, defaults filled), if any."""

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from .durations import KeepAliveError, parse_keep_alive
+from ..world.durations import KeepAliveError, parse_keep_alive
 
 _GO_TYPES = {str: "string", bool: "bool", int: "number", float: "number", list: "array", dict: "object"}
+
+
+#: A request's typed fields: JSON key to the Python type(s) it must have and the Go type an error names.
+Fields = Mapping[str, tuple[type | tuple[type, ...], str]]
 
 
 class BodyError(ValueError):
@@ -31,11 +36,12 @@ def _check_message(message: Any) -> None:
             )
 
 
-def decode_request(raw: bytes, struct: str, fields: dict[str, tuple[type, str]]) -> dict[str, Any]:
+def decode_request(raw: bytes, struct: str, fields: Fields, *, keep_alive: bool = True) -> dict[str, Any]:
     """Decode the first JSON value of `raw` into a request dict; check the typed `fields`.
 
     `struct` is the Go type name (`GenerateRequest`); `fields` maps a JSON key to the Python type
-    it must have and the Go type named in the error. `keep_alive` is parsed into seconds.
+    it must have and the Go type named in the error. With `keep_alive`, that field is parsed into
+    seconds (routes whose Go struct has no such field ignore it, as Go's decoder does).
     """
     text = raw.decode("utf-8", errors="replace").lstrip(" \t\r\n")
     if not text:
@@ -55,11 +61,17 @@ def decode_request(raw: bytes, struct: str, fields: dict[str, tuple[type, str]])
         if field is None:
             continue
         if not isinstance(field, expected) or (expected is not bool and isinstance(field, bool)):
+            if expected is int and isinstance(field, float) and not isinstance(field, bool):
+                raise BodyError(
+                    f"json: cannot unmarshal number {field!r} into Go struct field {struct}.{key} of type {go_type}"
+                )
             raise BodyError(
                 f"json: cannot unmarshal {_go_type(field)} into Go struct field {struct}.{key} of type {go_type}"
             )
     for message in value.get("messages") or ():
         _check_message(message)
+    if not keep_alive:
+        return value
     try:
         value["keep_alive"] = parse_keep_alive(value.get("keep_alive"))
     except KeepAliveError as error:

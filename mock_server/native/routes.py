@@ -8,28 +8,15 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from ..serving.responses import error_response, json_response, raw_json_response
+from ..state import MockState
+from ..world.models import InstalledModel
+from ..world.names import parse_model_name
 from .bodies import BodyError, decode_request
 from .completion import chat_chunks, generate_chunks, merge_chunks, ndjson_lines
-from .models import InstalledModel
-from .names import parse_model_name
-from .responses import error_response, json_response, raw_json_response
-from .state import MockState
 from .wire import created_at, tags_entry
 
 ollama_routes = Blueprint("ollama", __name__)
-
-#: Real Ollama routes the mock does not emulate: routed (so wrong methods give 405) but answered 501.
-UNEMULATED_ROUTES = (
-    ("/api/status", ("GET",)),
-    ("/api/show", ("POST",)),
-    ("/api/embed", ("POST",)),
-    ("/api/embeddings", ("POST",)),
-    ("/api/pull", ("POST",)),
-    ("/api/push", ("POST",)),
-    ("/api/create", ("POST",)),
-    ("/api/copy", ("POST",)),
-    ("/api/delete", ("DELETE",)),
-)
 
 
 def _state() -> MockState:
@@ -158,17 +145,3 @@ def generate() -> Response:
 def chat() -> Response:
     """Load with no messages, unload with keep_alive 0, else a deterministic chat answer."""
     return _serve(_CHAT)
-
-
-def unemulated(path: str) -> Response:
-    """501 for real Ollama routes outside the mock's scope."""
-    return error_response(501, f"ollama-mock does not emulate {request.method} {path}")
-
-
-for _path, _methods in UNEMULATED_ROUTES:
-    ollama_routes.add_url_rule(
-        _path,
-        endpoint=f"unemulated{_path.replace('/', '_')}",
-        view_func=lambda p=_path: unemulated(p),
-        methods=list(_methods),
-    )

@@ -29,6 +29,16 @@ class ModelName:
         """The case-insensitive identity used to match requests to installed models."""
         return f"{self.host}/{self.namespace}/{self.model}:{self.tag}".lower()
 
+    def same_spelling(self, text: str) -> bool:
+        """True when `text` names this model in the same letter case (routes that skip Ollama's case folding)."""
+        other = parse_model_name(text)
+        return other is not None and (other.host, other.namespace, other.model, other.tag) == (
+            self.host,
+            self.namespace,
+            self.model,
+            self.tag,
+        )
+
     def display_shortest(self) -> str:
         """The name as `/api/ps` and `/api/tags` show it: default host and namespace left out, tag kept."""
         if self.host.lower() == DEFAULT_HOST:

@@ -11,6 +11,8 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 
+from ..control import CONTROL_PREFIX
+from ..state import MockState
 from .faults import FAULT_HEADER, FaultError, FaultKind, parse_fault_header, status_error_text
 from .http_rules import (
     add_cors_headers,
@@ -24,8 +26,6 @@ from .http_rules import (
     redirect_for_path,
 )
 from .responses import allow_header, empty, error_response, method_not_allowed, not_found
-from .routes_control import CONTROL_PREFIX
-from .state import MockState
 
 #: Environ keys that tell the outer WSGI layer to drop the connection, or to cut the body at a byte.
 DROP_CONNECTION = "ollama_mock.drop_connection"

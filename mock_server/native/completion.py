@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .encoding import go_json
+from ..serving.encoding import go_json
 
 _NANOSECONDS_PER_WORD = 25_000_000
 

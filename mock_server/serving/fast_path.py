@@ -11,11 +11,11 @@ from typing import Any
 
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 
+from ..state import MockState
 from .faults import FAULT_HEADER
 from .http_rules import classify_host, is_loopback_bind, token_matches
 from .pipeline import access_log
 from .responses import JSON_TYPE
-from .state import MockState
 
 _FAULT_KEY = "HTTP_" + FAULT_HEADER.upper().replace("-", "_")
 

@@ -10,12 +10,12 @@ from flask import Blueprint, Response, current_app, request
 from ollama_contract_kit.openapi import validator_for
 from ollama_contract_kit.openapi.timestamps import format_timestamp, parse_timestamp
 
-from .durations import KeepAliveError, parse_keep_alive
-from .faults import FaultError, fault_from_json
-from .fixtures import FixtureError, build_world_document, installed_to_fixture, running_to_fixture
-from .responses import error_response, json_response
+from .native.wire import ps_entry
+from .serving.faults import FaultError, fault_from_json
+from .serving.responses import error_response, json_response
 from .state import MockState
-from .wire import ps_entry
+from .world.durations import KeepAliveError, parse_keep_alive
+from .world.fixtures import FixtureError, build_world_document, installed_to_fixture, running_to_fixture
 
 CONTROL_PREFIX = "/_mock"
 control_routes = Blueprint("control", __name__, url_prefix=CONTROL_PREFIX)
@@ -54,6 +54,7 @@ def world_json(state: MockState) -> dict[str, Any]:
         "version": state.world.version,
         "models": [installed_to_fixture(model) for model in state.world.installed()],
         "running": [running_to_fixture(running) for running in state.world.listing().models],
+        "registry": [installed_to_fixture(model) for model in state.world.upstream()],
     }
 
 

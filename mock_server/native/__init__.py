@@ -1,0 +1,1 @@
+"""Ollama's native API: health, version, tags, ps, inference and model management."""

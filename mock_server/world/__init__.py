@@ -1,0 +1,1 @@
+"""The mock's world: installed and running models, their names, keep-alives, the clock and fixture files."""

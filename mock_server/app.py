@@ -13,15 +13,27 @@ from werkzeug.routing import Rule
 from .config import MockConfig
 from .control import control_routes
 from .native.embeddings import embedding_routes
+from .native.inference import inference_routes
 from .native.management import management_routes
 from .native.routes import ollama_routes
 from .native.show import show_routes
 from .native.transfers import transfer_routes
+from .openai.routes import openai_routes
 from .serving.fast_path import fast_ps
 from .serving.pipeline import DROP_CONNECTION, TRUNCATE_AT, install_pipeline
 from .serving.responses import error_response
 from .state import MockState
 
+#: Every family of Ollama's routes, native and /v1 (the control API is added apart: it can be left out).
+ROUTE_FAMILIES = (
+    ollama_routes,
+    inference_routes,
+    show_routes,
+    embedding_routes,
+    transfer_routes,
+    management_routes,
+    openai_routes,
+)
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -46,7 +58,15 @@ def create_app(config: MockConfig | None = None) -> Flask:
     app.url_rule_class = _ExactMethodsRule  # type: ignore[assignment]
     app.url_map.merge_slashes = False
     app.extensions["ollama_mock"] = state
-    for routes in (ollama_routes, show_routes, embedding_routes, transfer_routes, management_routes):
+    for routes in (
+        ollama_routes,
+        inference_routes,
+        show_routes,
+        embedding_routes,
+        transfer_routes,
+        management_routes,
+        openai_routes,
+    ):
         app.register_blueprint(routes)
     if config.control:
         app.register_blueprint(control_routes)

@@ -106,6 +106,12 @@ def serve_parser() -> argparse.ArgumentParser:
         help="seconds an unloaded model stays listed (default 0)",
     )
     parser.add_argument(
+        "--pull-seconds",
+        type=seconds(allow_zero=True),
+        default=0.0,
+        help="seconds the download of a pull or push takes, for testing progress bars (default 0: instant)",
+    )
+    parser.add_argument(
         "--max-loaded", type=whole_number(1, 10_000), default=None, help="evict when more models than this are loaded"
     )
     parser.add_argument(
@@ -211,6 +217,7 @@ def serve(argv: Sequence[str]) -> int:
         timezone=arguments.timezone,
         unload_delay=arguments.unload_delay,
         max_loaded=arguments.max_loaded,
+        pull_seconds=arguments.pull_seconds,
         faults=tuple(arguments.fault),
         log_requests=not arguments.quiet,
     )

@@ -1,0 +1,238 @@
+"""`/api/generate` and `/api/chat`: load, unload, or answer, with Ollama's checks of format, think, tools and images."""
+
+from __future__ import annotations
+
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response
+
+from ..serving.responses import error_response, json_response
+from ..world.models import InstalledModel
+from ..world.names import parse_model_name
+from .bodies import Fields
+from .common import Refused, body, state
+from .completion import Ask, chat_chunks, compose, generate_chunks, merge_chunks, ndjson_lines
+from .wire import created_at
+
+inference_routes = Blueprint("inference", __name__)
+
+_THINK_LEVELS = ("high", "medium", "low", "max")
+_THINK_CHOICES = '("high", "medium", "low", "max", true, or false)'
+_BASE64 = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+
+
+class InvalidFormat(Exception):
+    """`format` is neither "json" nor a schema: Ollama says so only after the model is scheduled (500)."""
+
+
+def think_value(value: Any) -> bool | str | None:
+    """The request's `think` (`true`, `false`, a level, or None for unset), or Refused(400) with Ollama's text."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if value in _THINK_LEVELS:
+            return value
+        raise Refused(400, f'invalid think value: "{value}" (must be {_THINK_CHOICES[1:-1]})')
+    raise Refused(400, f"think must be a boolean or string {_THINK_CHOICES}")
+
+
+def format_value(value: Any) -> Any:
+    """None, "json" or a JSON Schema object; InvalidFormat for anything else."""
+    if value is None or value == "":
+        return None
+    if value == "json" or isinstance(value, dict):
+        return value
+    raw = json.dumps(value, separators=(",", ":"))
+    quoted = json.dumps(raw)  # Go's %q of the raw bytes: quotes and backslashes escaped
+    raise InvalidFormat(f'invalid format: {quoted}; expected "json" or a valid JSON Schema object')
+
+
+def image_count(images: Any, field: str) -> int:
+    """How many images; Refused(400) with Go's base64 or type error when one is not plain standard base64."""
+    if images is None:
+        return 0
+    if not isinstance(images, list):
+        raise Refused(
+            400, f"json: cannot unmarshal {type(images).__name__} into Go struct field {field} of type []api.ImageData"
+        )
+    for image in images:
+        if not isinstance(image, str):
+            kind = "number" if isinstance(image, (int, float)) else "object"
+            raise Refused(400, f"json: cannot unmarshal {kind} into Go struct field {field} of type api.ImageData")
+        bad = next((index for index, byte in enumerate(image.encode()) if byte not in _BASE64), None)
+        try:
+            binascii.a2b_base64(image.encode()) if bad is None else None
+        except binascii.Error:
+            bad = len(image)
+        if bad is not None:
+            raise Refused(400, f"illegal base64 data at input byte {bad}")
+    return len(images)
+
+
+def full_name(model: InstalledModel) -> str:
+    """The name Ollama uses in capability errors: `registry.ollama.ai/library/llama3.2:latest`."""
+    name = model.parsed_name
+    return f"{name.host}/{name.namespace}/{name.model}:{name.tag}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What differs between /api/generate and /api/chat."""
+
+    verb: str
+    input_field: str
+    struct: str
+    fields: Fields
+    missing_model: tuple[int, str]
+    empty_answer: dict[str, Any]
+    chunks: Callable[..., list[dict[str, Any]]]
+
+
+GENERATE = Endpoint(
+    verb="generate",
+    input_field="prompt",
+    struct="GenerateRequest",
+    fields={
+        "model": (str, "string"),
+        "prompt": (str, "string"),
+        "suffix": (str, "string"),
+        "system": (str, "string"),
+        "template": (str, "string"),
+        "stream": (bool, "bool"),
+        "raw": (bool, "bool"),
+        "context": (list, "[]int"),
+        "top_logprobs": (int, "int"),
+    },  # fmt: skip
+    missing_model=(404, "model '' not found"),
+    empty_answer={"response": ""},
+    chunks=generate_chunks,
+)
+CHAT = Endpoint(
+    verb="chat",
+    input_field="messages",
+    struct="ChatRequest",
+    fields={
+        "model": (str, "string"),
+        "messages": (list, "[]api.Message"),
+        "stream": (bool, "bool"),
+        "tools": (list, "api.Tools"),
+        "top_logprobs": (int, "int"),
+    },  # fmt: skip
+    missing_model=(400, "model is required"),
+    empty_answer={"message": {"role": "assistant", "content": ""}},
+    chunks=chat_chunks,
+)
+
+
+def _messages(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [message for message in data.get("messages") or [] if isinstance(message, dict)]
+
+
+def _images(endpoint: Endpoint, data: dict[str, Any]) -> int:
+    if endpoint is GENERATE:
+        return image_count(data.get("images"), "GenerateRequest.images")
+    return sum(image_count(m.get("images"), "Message.messages.images") for m in _messages(data))
+
+
+def _model(endpoint: Endpoint, name: str) -> InstalledModel:
+    if not name.strip():
+        raise Refused(*endpoint.missing_model)
+    if parse_model_name(name) is None:
+        raise Refused(400, "invalid model name")
+    model = state().world.find(name)
+    if model is None:
+        raise Refused(404, f"model '{name}' not found")
+    return model
+
+
+def check_capabilities(model: InstalledModel, name: str, verb: str, *, think: Any, tools: Any, suffix: Any) -> None:
+    """Refused(400) with Ollama's text when the model lacks what the request needs."""
+    if not model.can("completion"):
+        raise Refused(400, f'"{name}" does not support {verb}')
+    if suffix and not model.can("insert"):
+        raise Refused(400, f"{full_name(model)} does not support insert")
+    if tools and not model.can("tools"):
+        raise Refused(400, f"{full_name(model)} does not support tools")
+    if think not in (None, False) and not model.can("thinking"):
+        raise Refused(400, f'"{name}" does not support thinking')
+
+
+def _validated(endpoint: Endpoint) -> tuple[dict[str, Any], InstalledModel, bool | str | None, int]:
+    data = body(endpoint.struct, endpoint.fields, keep_alive=True)
+    top = data.get("top_logprobs")
+    if top is not None and not 0 <= top <= 20:
+        raise Refused(400, "top_logprobs must be between 0 and 20")
+    think = think_value(data.get("think"))
+    images = _images(endpoint, data)
+    model = _model(endpoint, str(data.get("model") or ""))
+    if data.get("raw") and (data.get("template") or data.get("system") or data.get("context")):
+        raise Refused(400, "raw mode does not support template, system, or context")
+    return data, model, think, images
+
+
+def ask_for(model: InstalledModel, name: str, text: str, think: Any, images: int, **wanted: Any) -> Ask:
+    """The Ask of a request: thinking models think unless told not to, as Ollama's defaults."""
+    thinks = model.can("thinking") if think is None else bool(think)
+    return Ask(model=name, text=text, think=thinks, images=images, sees_images=model.can("vision"), **wanted)
+
+
+def serve(endpoint: Endpoint) -> Response:
+    """Load when there is nothing to answer, unload with keep_alive 0, else answer deterministically."""
+    try:
+        data, model, think, images = _validated(endpoint)
+        name = str(data["model"])
+        has_input = bool(data.get(endpoint.input_field))
+        unloading = not has_input and data["keep_alive"] == 0
+        if not unloading:
+            check_capabilities(
+                model, name, endpoint.verb, think=think, tools=data.get("tools"), suffix=data.get("suffix")
+            )
+    except Refused as refused:
+        return refused.response()
+    world = state().world
+    now = created_at(state().clock.now())
+    if unloading:
+        world.unload(model)
+        return json_response(
+            {"model": name, "created_at": now, **endpoint.empty_answer, "done": True, "done_reason": "unload"}
+        )
+    world.load(model, data["keep_alive"])
+    if not has_input:
+        return json_response(
+            {"model": name, "created_at": now, **endpoint.empty_answer, "done": True, "done_reason": "load"}
+        )
+    try:
+        wanted_format = format_value(data.get("format"))
+    except InvalidFormat as invalid:
+        return error_response(500, str(invalid))
+    messages = _messages(data)
+    last = messages[-1] if messages else {}
+    text = str(data.get("prompt") or "") if endpoint is GENERATE else str(last.get("content") or "")
+    ask = ask_for(
+        model, name, text, think, images,
+        format=wanted_format,
+        tools=tuple(tool for tool in data.get("tools") or () if isinstance(tool, dict)),
+        after_tool=str(last.get("role") or "").lower() == "tool",
+    )  # fmt: skip
+    chunks = endpoint.chunks(ask, compose(ask), now)
+    if data["keep_alive"] == 0:
+        world.unload(model)
+    if data.get("stream") is False:
+        return json_response(merge_chunks(chunks))
+    return Response(ndjson_lines(chunks), content_type="application/x-ndjson")
+
+
+@inference_routes.route("/api/generate", methods=["POST"])
+def generate() -> Response:
+    """Load with an empty prompt, unload with keep_alive 0, else a deterministic completion."""
+    return serve(GENERATE)
+
+
+@inference_routes.route("/api/chat", methods=["POST"])
+def chat() -> Response:
+    """Load with no messages, unload with keep_alive 0, else a deterministic chat answer (or tool calls)."""
+    return serve(CHAT)

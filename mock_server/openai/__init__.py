@@ -1,0 +1,1 @@
+"""The OpenAI-compatible layer under /v1: models, chat completions, completions and embeddings over the same world."""

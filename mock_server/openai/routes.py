@@ -1,0 +1,323 @@
+"""The /v1 routes, translated onto the native ones as Ollama's middleware does (loads show in `/api/ps`)."""
+
+from __future__ import annotations
+
+import base64
+import struct
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from ..native.bodies import BodyError, Fields, decode_request
+from ..native.common import Refused, state
+from ..native.completion import Ask, Reply, compose, pieces
+from ..native.embeddings import NOT_AN_EMBEDDING_MODEL, embedding, tokens
+from ..native.inference import InvalidFormat, ask_for, check_capabilities, format_value
+from ..world.models import InstalledModel
+from ..world.names import parse_model_name
+from . import shapes
+
+openai_routes = Blueprint("openai", __name__, url_prefix="/v1")
+
+_EFFORTS = {"none": False, "minimal": "low", "low": "low", "medium": "medium", "high": "high", "max": "max"}
+_EFFORTS |= {"xhigh": "max", "ultra": "max"}
+_IMAGE_PREFIXES = tuple(f"data:image/{kind};base64," for kind in ("jpeg", "jpg", "png", "webp")) + ("data:;base64,",)
+
+
+class _Invalid(Exception):
+    """A request the middleware refuses (gin's `c.JSON`: charset, no newline)."""
+
+
+def _decoded(struct_name: str, fields: Fields) -> dict[str, Any]:
+    raw = request.get_data()
+    if not raw.strip():
+        raise _Invalid("EOF")
+    try:
+        return decode_request(raw, struct_name, fields, keep_alive=False)
+    except BodyError as failure:
+        raise _Invalid(str(failure)) from None
+
+
+def _installed(name: str, not_found: str) -> InstalledModel:
+    model = state().world.find(name) if parse_model_name(name) else None
+    if model is None:
+        raise Refused(404, not_found)
+    return model
+
+
+def _guarded(handler: Any) -> Response:
+    try:
+        result: Response = handler()
+        return result
+    except _Invalid as invalid:
+        return shapes.error(400, str(invalid), from_middleware=True)
+    except Refused as refused:
+        return shapes.error(refused.status, str(refused))
+
+
+# -- models ------------------------------------------------------------------------------------------
+
+
+def _model_object(model: InstalledModel, shown_id: str) -> dict[str, Any]:
+    namespace = model.parsed_name.namespace
+    return {"id": shown_id, "object": "model", "created": int(model.modified_at.timestamp()), "owned_by": namespace}
+
+
+@openai_routes.route("/models", methods=["GET"])
+def list_models() -> Response:
+    """The installed models (`data` is null when there are none, as Ollama's nil slice)."""
+    models = [_model_object(model, model.display_name) for model in state().world.installed()]
+    return shapes.answer({"object": "list", "data": models or None})
+
+
+@openai_routes.route("/models/<model>", methods=["GET"])
+def retrieve_model(model: str) -> Response:
+    """One installed model, its id as asked."""
+
+    def handle() -> Response:
+        parsed = parse_model_name(model)
+        shown = parsed.display_shortest() if parsed else model
+        return shapes.answer(_model_object(_installed(model, f"model '{shown}' not found"), model))
+
+    return _guarded(handle)
+
+
+# -- chat completions --------------------------------------------------------------------------------
+
+
+def _message_text(message: Any) -> tuple[str, int]:
+    """The text of a message and how many images it carries; _Invalid for parts Ollama refuses."""
+    if not isinstance(message, dict):
+        raise _Invalid("invalid message format")
+    content = message.get("content")
+    if content is None or isinstance(content, str):
+        return content or "", 0
+    if not isinstance(content, list):
+        raise _Invalid("invalid message format")
+    texts, images = [], 0
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text":
+            texts.append(str(part.get("text") or ""))
+        elif kind == "image_url":
+            url = part.get("image_url")
+            url = url.get("url") if isinstance(url, dict) else url
+            if not isinstance(url, str):
+                raise _Invalid("invalid message format")
+            if url.startswith(("http://", "https://")):
+                raise _Invalid("image URLs are not currently supported, please use base64 encoded data instead")
+            if not url.startswith(_IMAGE_PREFIXES):
+                raise _Invalid("invalid image input")
+            images += 1
+        elif kind != "input_audio":
+            raise _Invalid("invalid message format")
+    return " ".join(texts), images
+
+
+def _think(data: dict[str, Any]) -> Any:
+    effort = data.get("reasoning_effort")
+    reasoning = data.get("reasoning")
+    if effort is None and isinstance(reasoning, dict):
+        effort = reasoning.get("effort")
+    if effort is None:
+        return None
+    if effort not in _EFFORTS:
+        raise _Invalid(f"invalid reasoning value: {effort!r}")
+    return _EFFORTS[effort]
+
+
+def _response_format(data: dict[str, Any]) -> Any:
+    wanted = data.get("response_format")
+    if not isinstance(wanted, dict):
+        return None
+    if wanted.get("type") == "json_object":
+        return "json"
+    schema = wanted.get("json_schema")
+    if wanted.get("type") == "json_schema" and isinstance(schema, dict):
+        return schema.get("schema") or {}
+    return None
+
+
+def _chat_ask() -> tuple[Ask, InstalledModel, dict[str, Any]]:
+    data = _decoded(
+        "ChatCompletionRequest",
+        {
+            "model": (str, "string"),
+            "messages": (list, "[]openai.Message"),
+            "stream": (bool, "bool"),
+            "tools": (list, "[]api.Tool"),
+        },  # fmt: skip
+    )
+    messages = data.get("messages") or []
+    if not messages:
+        raise _Invalid("[] is too short - 'messages'")
+    read = [_message_text(message) for message in messages]
+    think = _think(data)
+    name = str(data.get("model") or "")
+    model = _installed(name, f"model '{name}' not found")
+    tools = tuple(tool for tool in data.get("tools") or () if isinstance(tool, dict))
+    check_capabilities(model, name, "chat", think=think, tools=tools, suffix=None)
+    last = messages[-1]
+    ask = ask_for(
+        model, name, read[-1][0], think, sum(images for _, images in read),
+        format=_response_format(data), tools=tools, after_tool=str(last.get("role") or "").lower() == "tool",
+    )  # fmt: skip
+    return ask, model, data
+
+
+def _chunk(base: dict[str, Any], delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+    return base | {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+def _chat_stream(base: dict[str, Any], reply: Reply, structured: bool, with_usage: bool) -> Iterator[dict[str, Any]]:
+    for piece in pieces(reply.thinking):
+        yield _chunk(base, {"role": "assistant", "content": "", "reasoning": piece}, None)
+    content = pieces(reply.content, structured)
+    for piece in content:
+        yield _chunk(base, {"role": "assistant", "content": piece}, None)
+    calls = shapes.openai_tool_calls(reply)
+    if calls:
+        yield _chunk(base, {"role": "assistant", "content": "", "tool_calls": calls}, None)
+    yield _chunk(base, {}, "tool_calls" if calls else "stop")
+    if with_usage:
+        yield base | {"choices": [], "usage": shapes.usage(reply, max(1, len(content) + len(calls)))}
+
+
+@openai_routes.route("/chat/completions", methods=["POST"])
+def chat_completions() -> Response:
+    """A chat completion (or SSE chunks): the model loads with the server's keep-alive, as on Ollama."""
+
+    def handle() -> Response:
+        ask, model, data = _chat_ask()
+        state().world.load(model, None)  # /v1 requests cannot set keep_alive
+        try:
+            ask = Ask(**{**ask.__dict__, "format": format_value(ask.format)})
+        except InvalidFormat as invalid:
+            raise Refused(500, str(invalid)) from None
+        reply = compose(ask)
+        created = int(state().clock.now().timestamp())
+        base = {"id": shapes.next_id("chatcmpl"), "object": "chat.completion.chunk", "created": created,
+                "model": ask.model, "system_fingerprint": "fp_ollama"}  # fmt: skip
+        if data.get("stream"):
+            options = data.get("stream_options")
+            with_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+            return shapes.event_stream(_chat_stream(base, reply, ask.format is not None, with_usage))
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+        if reply.thinking:
+            message["reasoning"] = reply.thinking
+        calls = shapes.openai_tool_calls(reply)
+        if calls:
+            message["tool_calls"] = calls
+        completion = base | {"object": "chat.completion"}
+        completion["choices"] = [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}]
+        completion["usage"] = shapes.usage(reply, max(1, len(pieces(reply.content)) + len(calls)))
+        return shapes.answer(completion)
+
+    return _guarded(handle)
+
+
+# -- completions -------------------------------------------------------------------------------------
+
+
+@openai_routes.route("/completions", methods=["POST"])
+def completions() -> Response:
+    """A text completion; an empty prompt only loads the model (`finish_reason: "load"`)."""
+
+    def handle() -> Response:
+        data = _decoded(
+            "CompletionRequest", {"model": (str, "string"), "prompt": (str, "string"), "stream": (bool, "bool")}
+        )
+        name = str(data.get("model") or "")
+        model = _installed(name, f"model '{name}' not found")
+        check_capabilities(model, name, "generate", think=None, tools=None, suffix=data.get("suffix"))
+        state().world.load(model, None)
+        prompt = str(data.get("prompt") or "")
+        reply = compose(ask_for(model, name, prompt, False, 0)) if prompt else Reply(content="")
+        created = int(state().clock.now().timestamp())
+        identity = shapes.next_id("cmpl")
+        finish = "stop" if prompt else "load"
+        generated = max(1, len(pieces(reply.content))) if prompt else 0
+        if not data.get("stream"):
+            return shapes.answer(
+                {
+                    "id": identity,
+                    "object": "text_completion",
+                    "created": created,
+                    "model": name,
+                    "system_fingerprint": "fp_ollama",
+                    "choices": [{"text": reply.content, "index": 0, "finish_reason": finish}],
+                    "usage": shapes.usage(reply, generated),
+                }  # fmt: skip
+            )
+        options = data.get("stream_options")
+        with_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+
+        def chunk(text: str, reason: str | None) -> dict[str, Any]:
+            frame = {"id": identity, "object": "text_completion", "created": created,
+                     "choices": [{"text": text, "index": 0, "finish_reason": reason}], "model": name,
+                     "system_fingerprint": "fp_ollama"}  # fmt: skip
+            return frame | (
+                {"usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}} if with_usage else {}
+            )
+
+        def frames() -> Iterator[dict[str, Any]]:
+            for piece in pieces(reply.content):
+                yield chunk(piece, None)
+            yield chunk("", finish)
+            if with_usage:
+                yield {"id": identity, "object": "text_completion", "created": created, "choices": [], "model": name,
+                       "system_fingerprint": "fp_ollama", "usage": shapes.usage(reply, generated)}  # fmt: skip
+
+        return shapes.event_stream(frames())
+
+    return _guarded(handle)
+
+
+# -- embeddings --------------------------------------------------------------------------------------
+
+
+def _base64_floats(vector: list[float]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
+
+
+@openai_routes.route("/embeddings", methods=["POST"])
+def embeddings() -> Response:
+    """Embeddings in OpenAI's list shape, floats or base64; the model loads as with /api/embed."""
+
+    def handle() -> Response:
+        data = _decoded("EmbedRequest", {"model": (str, "string"), "dimensions": (int, "int")})
+        inputs = data.get("input")
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not inputs or not isinstance(inputs, list) or not all(isinstance(item, str) for item in inputs):
+            raise _Invalid("invalid input")
+        encoding = str(data.get("encoding_format") or "float")
+        if encoding.lower() not in ("float", "base64"):
+            raise _Invalid(f"Invalid value for 'encoding_format' = {encoding}. Supported values: ['float', 'base64'].")
+        name = str(data.get("model") or "")
+        model = _installed(name, f'model "{name}" not found, try pulling it first')
+        state().world.load(model, None)
+        if not model.can("embedding"):
+            raise Refused(501, NOT_AN_EMBEDDING_MODEL)
+        dimensions = int(data.get("dimensions") or 0)
+        vectors = [embedding(model, text, dimensions) for text in inputs]
+        items = [
+            {
+                "object": "embedding",
+                "embedding": _base64_floats(vector) if encoding.lower() == "base64" else vector,
+                "index": index,
+            }  # fmt: skip
+            for index, vector in enumerate(vectors)
+        ]
+        counted = sum(tokens(text) for text in inputs)
+        return shapes.answer(
+            {
+                "object": "list",
+                "data": items,
+                "model": name,
+                "usage": {"prompt_tokens": counted, "total_tokens": counted},
+            }  # fmt: skip
+        )
+
+    return _guarded(handle)

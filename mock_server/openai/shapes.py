@@ -1,0 +1,79 @@
+"""The bytes of Ollama's /v1 answers: encoder framing, OpenAI's error shape, chunk and completion objects."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from flask import Response
+
+from ..native.completion import Reply
+
+#: Ollama's /v1 writers use `json.NewEncoder`: HTML escaped, a trailing newline, no charset.
+ENCODER_TYPE = "application/json"
+_ERROR_TYPES = {400: "invalid_request_error", 404: "not_found_error"}
+_ids = itertools.count()
+
+
+def encoder_json(data: Any) -> bytes:
+    """JSON as Go's `json.Encoder` writes it (compact, `<>&` escaped, newline)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(raw, escaped)
+    return text.encode("utf-8") + b"\n"
+
+
+def answer(data: Any, status: int = 200) -> Response:
+    """A /v1 JSON answer."""
+    return Response(encoder_json(data), status=status, content_type=ENCODER_TYPE)
+
+
+def error(status: int, message: str, *, from_middleware: bool = False) -> Response:
+    """OpenAI's error object; the middleware's own (decoding, validation) come from gin's `c.JSON`."""
+    kind = _ERROR_TYPES.get(status, "api_error")
+    body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
+    if from_middleware:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return Response(text, status=status, content_type="application/json; charset=utf-8")
+    return answer(body, status)
+
+
+def next_id(prefix: str) -> str:
+    """`chatcmpl-417`: Ollama draws a number below 999 (ids are not unique)."""
+    return f"{prefix}-{next(_ids) % 999}"
+
+
+def usage(reply: Reply, completion_tokens: int) -> dict[str, int]:
+    """Token counts as OpenAI names them."""
+    return {
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": reply.prompt_tokens + completion_tokens,
+    }
+
+
+def openai_tool_calls(reply: Reply) -> list[dict[str, Any]]:
+    """Ollama's tool calls in OpenAI's shape: arguments as a JSON string."""
+    return [
+        {
+            "id": call["id"],
+            "index": call["function"]["index"],
+            "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": json.dumps(call["function"]["arguments"])},
+        }
+        for call in reply.tool_calls
+    ]
+
+
+def events(chunks: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """Server-sent events: `data: <json>` frames, then `data: [DONE]`."""
+    for chunk in chunks:
+        yield b"data: " + encoder_json(chunk).rstrip(b"\n") + b"\n\n"
+    yield b"data: [DONE]\n\n"
+
+
+def event_stream(chunks: Iterable[dict[str, Any]]) -> Response:
+    """A `text/event-stream` answer of `chunks`."""
+    return Response(events(chunks), content_type="text/event-stream")

@@ -5,13 +5,24 @@ Each guards on method, path and status: Schemathesis also sends other methods (c
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import schemathesis
 
 from .rules import Version, content_type_problem, ps_problems, server_time
 
-OLLAMA_PATHS = frozenset({"/", "/api/version", "/api/tags", "/api/ps", "/api/generate", "/api/chat"})
+OLLAMA_PATHS = frozenset(
+    {"/", "/api/version", "/api/tags", "/api/ps", "/api/generate", "/api/chat", "/api/show", "/api/embed",
+     "/api/embeddings", "/api/pull", "/api/push", "/api/create", "/api/copy", "/api/delete", "/api/status",
+     "/api/blobs/{digest}"}
+)  # fmt: skip
+
+
+@schemathesis.deserializer("application/x-ndjson")
+def ndjson_stream(ctx: Any, response: Any) -> list[Any]:
+    """An NDJSON answer (a stream of generate, chat or progress objects) read as the array of its lines."""
+    return [json.loads(line) for line in response.content.splitlines() if line.strip()]
 
 
 def _header(response: Any, name: str) -> str | None:

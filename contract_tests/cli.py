@@ -75,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"seconds to wait for each answer (default {TIMEOUT_SECONDS:g})",
     )
     spec = commands.add_parser("spec", help="print the path of the contract's OpenAPI document")
-    spec.add_argument("--control", action="store_true", help="the mock's control API instead of Ollama's API")
+    which = spec.add_mutually_exclusive_group()
+    which.add_argument("--control", action="store_true", help="the mock's control API instead of Ollama's API")
+    which.add_argument("--openai", action="store_true", help="Ollama's OpenAI-compatible layer (/v1)")
     return parser
 
 
@@ -86,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command is None:
         parser.error("choose a command: verify (check a server) or spec (print the contract's path)")
     if arguments.command == "spec":
-        print(spec_path("control" if arguments.control else "ollama"))
+        print(spec_path("control" if arguments.control else "openai" if arguments.openai else "ollama"))
         return 0
     try:
         url = base_url(arguments.url)

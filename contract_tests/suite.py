@@ -21,6 +21,7 @@ from ollama_contract_kit.openapi import spec_path, validator_for
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
 from . import checks  # noqa: F401  (registers the kit's Schemathesis checks)
+from .fuzz_config import PHASES, checks_for
 from .lifecycle import (
     PROBE_KEEP_ALIVE_SECONDS,
     LifecycleUnavailable,
@@ -36,15 +37,15 @@ from .profile import suite_settings
 from .rules import LOAD_UNLOAD_REASONS_SINCE, content_type_problem, ps_problems, server_time
 from .target import ContractTarget
 
-#: Schemathesis's unexpected methods, less two: Ollama answers OPTIONS 204 when Host is a local name
-#: (its Host-check middleware), which is right, not a missing 405; and TRACE never reaches Ollama
-#: behind a reverse proxy (nginx refuses it, Apache echoes it), so it would judge the proxy.
-_CONFIG = schemathesis.Config.from_dict(
-    {"phases": {"coverage": {"unexpected-methods": ["PUT", "POST", "PATCH", "DELETE"]}}}
-)
-ollama_api = schemathesis.openapi.from_path(str(spec_path("ollama")), config=_CONFIG)
-read_only_operations = ollama_api.include(method="GET")
-generating_operations = ollama_api.include(method="POST")
+#: The read-only operations, the only ones a live server gets (no per-operation settings: see checks_for).
+read_only_operations = schemathesis.openapi.from_path(
+    str(spec_path("ollama")), config=schemathesis.Config.from_dict({"phases": PHASES})
+).include(method="GET")
+#: Schemathesis on generate/chat bodies, mock only (the mock's other routes are fuzzed by the kit's own tests).
+generating_operations = schemathesis.openapi.from_path(
+    str(spec_path("ollama")),
+    config=schemathesis.Config.from_dict({"phases": PHASES, "checks": checks_for("/api/generate")}),
+).include(operation_id=["generate", "chat"])
 NO_SUCH_MODEL = "ollama-contract-kit-no-such-model:0"
 
 

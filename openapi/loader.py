@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-#: The documents of the contract: Ollama's API and the mock's control API.
-DOCUMENTS = {"ollama": "ollama.yaml", "control": "control.yaml"}
+#: The documents of the contract: Ollama's native API, its OpenAI-compatible layer, the mock's control API.
+DOCUMENTS = {"ollama": "ollama.yaml", "openai": "openai.yaml", "control": "control.yaml"}
 
 
 class _TextTimestampLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
@@ -29,7 +29,7 @@ def parse_yaml(text: str) -> Any:
 
 
 def spec_path(document: str = "ollama") -> Path:
-    """Return the file path of one of the contract's documents (`ollama` or `control`)."""
+    """Return the file path of one of the contract's documents (`ollama`, `openai` or `control`)."""
     try:
         file_name = DOCUMENTS[document]
     except KeyError:

@@ -79,15 +79,15 @@ def _explain(error: ValidationError) -> Problem:
 
 
 class SchemaValidator:
-    """Validates values against one named schema of a contract document."""
+    """Validates values against one schema of a contract document: a named one, or any at a JSON pointer."""
 
-    def __init__(self, document: str, schema_name: str) -> None:
-        if schema_name not in load_document(document).get("components", {}).get("schemas", {}):
+    def __init__(self, document: str, schema_name: str, pointer: str | None = None) -> None:
+        if pointer is None and schema_name not in load_document(document).get("components", {}).get("schemas", {}):
             raise ValueError(f"{spec_path(document).name} has no schema {schema_name!r}")
         self.name = schema_name
         from jsonschema import FormatChecker
 
-        reference = {"$ref": f"{_document_uri(document)}#/components/schemas/{schema_name}"}
+        reference = {"$ref": f"{_document_uri(document)}#{pointer or '/components/schemas/' + schema_name}"}
         self._validator = _strict_validator_class()(reference, registry=_registry(), format_checker=FormatChecker())
 
     def problems(self, value: Any) -> list[Problem]:
@@ -106,3 +106,8 @@ class SchemaValidator:
 def validator_for(document: str, schema_name: str) -> SchemaValidator:
     """Return the (cached) validator of one schema, e.g. `validator_for("ollama", "PsResponse")`."""
     return SchemaValidator(document, schema_name)
+
+
+def validator_at(document: str, pointer: str) -> SchemaValidator:
+    """A validator of the schema at a JSON pointer (`/paths/~1api~1pull/post/...`), e.g. an inline one."""
+    return SchemaValidator(document, pointer.rsplit("/", 1)[-1], pointer)

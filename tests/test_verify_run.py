@@ -43,22 +43,22 @@ def _probe_loads(mock: MockOllama) -> list[dict[str, object]]:
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_verify_restores_the_server_and_says_so(stop: signal.Signals, tmp_path: Path) -> None:
     with MockOllama(log_requests=False) as mock:
-        mock.add_fault("*", "latency", 300)
+        mock.add_fault("*", "latency", 150)  # a slow server: the signal lands while a request is under way
         before = _names(mock.running())
         junit, report = tmp_path / "out" / "junit.xml", tmp_path / "out" / "report.json"
-        process = _start_verify(mock.url, "--junit-xml", str(junit), "--json", str(report))
-        try:
+        with _start_verify(mock.url, "--junit-xml", str(junit), "--json", str(report)) as process:
             deadline = time.monotonic() + 90
             while not _probe_loads(mock) and time.monotonic() < deadline:
                 assert process.poll() is None, process.communicate()
                 time.sleep(0.05)
             assert _probe_loads(mock), "the lifecycle probe never loaded a model"
             process.send_signal(stop)
-            output, errors = process.communicate(timeout=30)
-        finally:
-            process.kill()
+            stopped = time.monotonic()
+            output, errors = process.communicate(timeout=60)
+            took = time.monotonic() - stopped
         after = _names(mock.running())
     assert process.returncode == 130, output + errors
+    assert took < 30, f"it took {took:.1f} s to stop"
     assert "Traceback" not in output + errors
     verdict = output.strip().splitlines()[-1]
     assert verdict.startswith("INTERRUPTED during ") and "not a verdict" in verdict
@@ -171,13 +171,25 @@ def test_headers_come_from_ollama_headers_when_not_given(tmp_path: Path) -> None
 
 
 def test_max_rate_paces_the_requests(ollama_mock: MockOllama) -> None:
-    process = _start_verify(ollama_mock.url, "--read-only", "--max-rate", "4")
-    try:
+    with _start_verify(ollama_mock.url, "--read-only", "--max-rate", "4") as process:
         time.sleep(3)
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)
-    finally:
-        process.kill()
     assert process.returncode == 130
     sent = len(ollama_mock.requests)
     assert 3 <= sent <= 4 * 3 + 2, f"{sent} requests in 3 s at --max-rate 4 (the default 20/s would send ~60)"
+
+
+def test_a_live_server_gets_only_reads_and_the_lifecycle_probes(ollama_mock: MockOllama) -> None:
+    process = _start_verify(ollama_mock.url)
+    output, errors = process.communicate(timeout=120)
+    assert process.returncode == 0, output + errors
+    sent = ollama_mock.requests
+    assert 0 < len(sent) < 1000, "the whole run is in the request log"
+    forbidden = ("/api/pull", "/api/push", "/api/create", "/api/copy", "/api/delete", "/api/blobs", "/api/embed",
+                 "/api/chat", "/api/show", "/v1/")  # fmt: skip
+    assert not [entry for entry in sent if entry["path"].startswith(forbidden)]
+    generating = [json.loads(entry["body"]) for entry in sent if entry["path"] == "/api/generate"]
+    assert generating and all(not body.get("prompt") for body in generating), "nothing is ever generated"
+    changing = {entry["method"] for entry in sent if entry["status"] < 400 and entry["path"] != "/api/generate"}
+    assert changing <= {"GET", "HEAD"}, changing

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from ..world.durations import KeepAliveError, parse_keep_alive
 
+_BASE64 = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 _GO_TYPES = {str: "string", bool: "bool", int: "number", float: "number", list: "array", dict: "object"}
 
 
@@ -23,16 +26,68 @@ def _go_type(value: Any) -> str:
     return _GO_TYPES.get(type(value), "null")
 
 
+def image_count(images: Any, field: str) -> int:
+    """How many images; BodyError with Go's base64 or type error when one is not plain standard base64."""
+    if images is None:
+        return 0
+    if not isinstance(images, list):
+        raise BodyError(
+            f"json: cannot unmarshal {_go_type(images)} into Go struct field {field} of type []api.ImageData"
+        )
+    for image in images:
+        if not isinstance(image, str):
+            raise BodyError(
+                f"json: cannot unmarshal {_go_type(image)} into Go struct field {field} of type api.ImageData"
+            )
+        bad = next((index for index, byte in enumerate(image.encode()) if byte not in _BASE64), None)
+        if bad is None:
+            try:
+                base64.b64decode(image, validate=True)
+            except binascii.Error:
+                bad = len(image)
+        if bad is not None:
+            raise BodyError(f"illegal base64 data at input byte {bad}")
+    return len(images)
+
+
 def _check_message(message: Any) -> None:
     if not isinstance(message, dict):
         raise BodyError(
             f"json: cannot unmarshal {_go_type(message)} into Go struct field ChatRequest.messages of type api.Message"
         )
-    for key in ("role", "content"):
+    for key in ("role", "content", "thinking"):
         field = message.get(key)
         if field is not None and not isinstance(field, str):
             raise BodyError(
                 f"json: cannot unmarshal {_go_type(field)} into Go struct field Message.messages.{key} of type string"
+            )
+    image_count(message.get("images"), "Message.messages.images")
+    calls = message.get("tool_calls")
+    if calls is not None and (not isinstance(calls, list) or not all(isinstance(call, dict) for call in calls)):
+        raise BodyError(
+            f"json: cannot unmarshal {_go_type(calls)} into Go struct field Message.messages.tool_calls of type "
+            "[]api.ToolCall"
+        )
+
+
+#: What the items of a typed list or map field must be.
+_ITEM_TYPES: dict[str, tuple[type, str]] = {
+    "map[string]string": (str, "string"),
+    "api.Tools": (dict, "api.Tool"),
+    "[]int": (int, "int"),
+    "api.License": (str, "string"),
+}
+
+
+def _check_items(struct: str, key: str, go_type: str, items: list[Any] | dict[str, Any]) -> None:
+    wanted = _ITEM_TYPES.get(go_type)
+    if wanted is None:
+        return
+    expected, item_type = wanted
+    for item in items.values() if isinstance(items, dict) else items:
+        if not isinstance(item, expected) or isinstance(item, bool):
+            raise BodyError(
+                f"json: cannot unmarshal {_go_type(item)} into Go struct field {struct}.{key} of type {item_type}"
             )
 
 
@@ -68,8 +123,13 @@ def decode_request(raw: bytes, struct: str, fields: Fields, *, keep_alive: bool 
             raise BodyError(
                 f"json: cannot unmarshal {_go_type(field)} into Go struct field {struct}.{key} of type {go_type}"
             )
-    for message in value.get("messages") or ():
-        _check_message(message)
+    if fields.get("messages", (list, ""))[1] == "[]api.Message":
+        for message in value.get("messages") or ():
+            _check_message(message)
+    for key, (_, go_type) in fields.items():
+        items = value.get(key)
+        if isinstance(items, (list, dict)) and go_type.startswith(("[]", "map[string]string", "api.")):
+            _check_items(struct, key, go_type, items)
     if not keep_alive:
         return value
     try:

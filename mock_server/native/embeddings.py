@@ -89,7 +89,12 @@ def embed() -> Response:
     try:
         data = body(
             "EmbedRequest",
-            {"model": (str, "string"), "truncate": (bool, "bool"), "dimensions": (int, "int")},
+            {
+                "model": (str, "string"),
+                "truncate": (bool, "bool"),
+                "dimensions": (int, "int"),
+                "options": (dict, "map[string]interface {}"),
+            },  # fmt: skip
             keep_alive=True,
         )
         name = str(data.get("model") or "")
@@ -132,7 +137,11 @@ def embed() -> Response:
 def embeddings() -> Response:
     """The legacy single-prompt route: float64 values, 400 for a missing model, 500 for a model that cannot embed."""
     try:
-        data = body("EmbeddingRequest", {"model": (str, "string"), "prompt": (str, "string")}, keep_alive=True)
+        data = body(
+            "EmbeddingRequest",
+            {"model": (str, "string"), "prompt": (str, "string"), "options": (dict, "map[string]interface {}")},
+            keep_alive=True,
+        )
         name = str(data.get("model") or "")
         model = _model(name, (400, "model is required"))
         if not model.parsed_name.same_spelling(name):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from flask import Blueprint, Response
 from ..serving.responses import error_response, json_response
 from ..world.models import InstalledModel
 from ..world.names import parse_model_name
-from .bodies import Fields
+from .bodies import BodyError, Fields, image_count
 from .common import Refused, body, state
 from .completion import Ask, chat_chunks, compose, generate_chunks, merge_chunks, ndjson_lines
 from .wire import created_at
@@ -22,7 +21,6 @@ inference_routes = Blueprint("inference", __name__)
 
 _THINK_LEVELS = ("high", "medium", "low", "max")
 _THINK_CHOICES = '("high", "medium", "low", "max", true, or false)'
-_BASE64 = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 
 
 class InvalidFormat(Exception):
@@ -49,28 +47,6 @@ def format_value(value: Any) -> Any:
     raw = json.dumps(value, separators=(",", ":"))
     quoted = json.dumps(raw)  # Go's %q of the raw bytes: quotes and backslashes escaped
     raise InvalidFormat(f'invalid format: {quoted}; expected "json" or a valid JSON Schema object')
-
-
-def image_count(images: Any, field: str) -> int:
-    """How many images; Refused(400) with Go's base64 or type error when one is not plain standard base64."""
-    if images is None:
-        return 0
-    if not isinstance(images, list):
-        raise Refused(
-            400, f"json: cannot unmarshal {type(images).__name__} into Go struct field {field} of type []api.ImageData"
-        )
-    for image in images:
-        if not isinstance(image, str):
-            kind = "number" if isinstance(image, (int, float)) else "object"
-            raise Refused(400, f"json: cannot unmarshal {kind} into Go struct field {field} of type api.ImageData")
-        bad = next((index for index, byte in enumerate(image.encode()) if byte not in _BASE64), None)
-        try:
-            binascii.a2b_base64(image.encode()) if bad is None else None
-        except binascii.Error:
-            bad = len(image)
-        if bad is not None:
-            raise Refused(400, f"illegal base64 data at input byte {bad}")
-    return len(images)
 
 
 def full_name(model: InstalledModel) -> str:
@@ -106,6 +82,7 @@ GENERATE = Endpoint(
         "raw": (bool, "bool"),
         "context": (list, "[]int"),
         "top_logprobs": (int, "int"),
+        "options": (dict, "map[string]interface {}"),
     },  # fmt: skip
     missing_model=(404, "model '' not found"),
     empty_answer={"response": ""},
@@ -121,6 +98,7 @@ CHAT = Endpoint(
         "stream": (bool, "bool"),
         "tools": (list, "api.Tools"),
         "top_logprobs": (int, "int"),
+        "options": (dict, "map[string]interface {}"),
     },  # fmt: skip
     missing_model=(400, "model is required"),
     empty_answer={"message": {"role": "assistant", "content": ""}},
@@ -134,8 +112,11 @@ def _messages(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _images(endpoint: Endpoint, data: dict[str, Any]) -> int:
     if endpoint is GENERATE:
-        return image_count(data.get("images"), "GenerateRequest.images")
-    return sum(image_count(m.get("images"), "Message.messages.images") for m in _messages(data))
+        try:
+            return image_count(data.get("images"), "GenerateRequest.images")
+        except BodyError as error:
+            raise Refused(400, str(error)) from None
+    return sum(len(m.get("images") or ()) for m in _messages(data))  # checked with the messages
 
 
 def _model(endpoint: Endpoint, name: str) -> InstalledModel:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,5 +55,8 @@ def progress_response(events: Iterator[dict[str, Any]], stream: bool) -> Respons
                 yield go_json(event) + b"\n"
         except Failed as failure:
             yield go_json({"error": str(failure)}) + b"\n"
+        except Exception as error:  # a bug of the mock: end the stream as Ollama ends a failed one
+            logging.getLogger(__name__).exception("ollama-mock failed while streaming")
+            yield go_json({"error": f"ollama-mock internal error: {type(error).__name__}"}) + b"\n"
 
     return Response(lines(), content_type="application/x-ndjson")

@@ -52,7 +52,13 @@ def show() -> Response:
     try:
         data = body(
             "ShowRequest",
-            {"model": (str, "string"), "name": (str, "string"), "system": (str, "string"), "verbose": (bool, "bool")},
+            {
+                "model": (str, "string"),
+                "name": (str, "string"),
+                "system": (str, "string"),
+                "verbose": (bool, "bool"),
+                "options": (dict, "map[string]interface {}"),
+            },  # fmt: skip
         )
         name = first_name(data, "model", "name")
         if not name:

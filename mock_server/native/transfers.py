@@ -212,7 +212,11 @@ def _create_events(mock: MockState, name: str, data: dict[str, Any]) -> Iterator
         system=data.get("system") or base.system,
         license="\n".join(license_text) if isinstance(license_text, list) else (license_text or base.license),
         parameters=dict(base.parameters) | dict(data.get("parameters") or {}),
-        messages=tuple(data.get("messages") or base.messages),
+        messages=tuple(
+            {"role": str(message.get("role") or "").lower(), "content": str(message.get("content") or "")}
+            for message in data.get("messages") or []
+        )
+        or base.messages,
     )
     fingerprint = json.dumps([base.digest, quantize, card.modelfile(created)]).encode()
     created = replace(created, digest=hashlib.sha256(fingerprint).hexdigest())

@@ -39,6 +39,10 @@ def _decoded(struct_name: str, fields: Fields) -> dict[str, Any]:
         raise _Invalid(str(failure)) from None
 
 
+def _go_kind(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "bool"}.get(type(value), "number")
+
+
 def _installed(name: str, not_found: str) -> InstalledModel:
     model = state().world.find(name) if parse_model_name(name) else None
     if model is None:
@@ -90,6 +94,11 @@ def _message_text(message: Any) -> tuple[str, int]:
     """The text of a message and how many images it carries; _Invalid for parts Ollama refuses."""
     if not isinstance(message, dict):
         raise _Invalid("invalid message format")
+    role = message.get("role")
+    if role is not None and not isinstance(role, str):
+        raise _Invalid(
+            f"json: cannot unmarshal {_go_kind(role)} into Go struct field Message.messages.role of type string"
+        )
     content = message.get("content")
     if content is None or isinstance(content, str):
         return content or "", 0
@@ -146,7 +155,7 @@ def _chat_ask() -> tuple[Ask, InstalledModel, dict[str, Any]]:
             "model": (str, "string"),
             "messages": (list, "[]openai.Message"),
             "stream": (bool, "bool"),
-            "tools": (list, "[]api.Tool"),
+            "tools": (list, "api.Tools"),
         },  # fmt: skip
     )
     messages = data.get("messages") or []
@@ -292,7 +301,13 @@ def embeddings() -> Response:
             inputs = [inputs]
         if not inputs or not isinstance(inputs, list) or not all(isinstance(item, str) for item in inputs):
             raise _Invalid("invalid input")
-        encoding = str(data.get("encoding_format") or "float")
+        encoding = data.get("encoding_format")
+        encoding = "float" if encoding is None or encoding == "" else encoding
+        if not isinstance(encoding, str):
+            kind = _go_kind(encoding)
+            raise _Invalid(
+                f"json: cannot unmarshal {kind} into Go struct field EmbedRequest.encoding_format of type string"
+            )
         if encoding.lower() not in ("float", "base64"):
             raise _Invalid(f"Invalid value for 'encoding_format' = {encoding}. Supported values: ['float', 'base64'].")
         name = str(data.get("model") or "")

@@ -43,8 +43,8 @@ def image_count(images: Any, field: str) -> int:
         if bad is None:
             try:
                 base64.b64decode(image, validate=True)
-            except binascii.Error:
-                bad = len(image)
+            except binascii.Error:  # Go names the start of the quantum that cannot be completed
+                bad = len(image) - len(image) % 4 if len(image) % 4 else max(0, image.find("="))
         if bad is not None:
             raise BodyError(f"illegal base64 data at input byte {bad}")
     return len(images)

@@ -118,9 +118,17 @@ def is_loopback_bind(bind_host: str) -> bool:
 
 @functools.lru_cache(maxsize=512)
 def classify_host(host_header: str) -> str:
-    """How Ollama's Host check sees a Host header: `ip` (allowed address), `name` (allowed name) or `foreign`."""
+    """How Ollama's Host check sees a raw Host header: `ip` (allowed address), `name` (allowed name) or `foreign`.
+
+    As Go's `net.SplitHostPort` then `allowedHost`: the port is split off (not validated), and only
+    what is provably local passes; anything else, malformed included, is foreign.
+    """
     if host_header.startswith("["):
-        host = host_header[1 : host_header.find("]")]
+        end = host_header.find("]")
+        rest = host_header[end + 1 :]
+        if end < 0 or (rest and not rest.startswith(":")):
+            return "foreign"
+        host = host_header[1:end]
     elif host_header.count(":") == 1:
         host = host_header.rsplit(":", 1)[0]
     else:
@@ -138,8 +146,12 @@ def classify_host(host_header: str) -> str:
 
 
 def host_check(request: Request) -> Response | None:
-    """Ollama's DNS-rebinding guard: 403 unless Host is local; OPTIONS to a local name is 204."""
-    kind = classify_host(request.host)
+    """Ollama's DNS-rebinding guard: 403 unless Host is local; OPTIONS to a local name is 204.
+
+    The raw header is judged, never Werkzeug's reading of it (which turns a Host it cannot parse into
+    `""`, a local name); only a request without any Host (HTTP/1.0) counts as empty.
+    """
+    kind = classify_host(request.environ.get("HTTP_HOST", ""))
     if kind == "foreign":
         return empty(403)
     if kind == "name" and request.method == "OPTIONS":

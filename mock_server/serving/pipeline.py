@@ -7,7 +7,7 @@ import time
 from http import HTTPStatus
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import BadHost, MethodNotAllowed, NotFound
 
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 
@@ -86,6 +86,10 @@ def install_pipeline(app: Flask, state: MockState) -> None:
             _log(state, response)
         return response
 
+    # A Host Werkzeug cannot even route with (an empty or over-long label) is not provably local either.
+    app.register_error_handler(
+        BadHost, lambda _: empty(403) if check_host else error_response(400, "invalid Host header")
+    )
     app.register_error_handler(NotFound, lambda _: not_found())
     app.register_error_handler(MethodNotAllowed, lambda error: method_not_allowed(error.valid_methods or ()))
 

@@ -58,15 +58,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
     app.url_rule_class = _ExactMethodsRule  # type: ignore[assignment]
     app.url_map.merge_slashes = False
     app.extensions["ollama_mock"] = state
-    for routes in (
-        ollama_routes,
-        inference_routes,
-        show_routes,
-        embedding_routes,
-        transfer_routes,
-        management_routes,
-        openai_routes,
-    ):
+    for routes in ROUTE_FAMILIES:
         app.register_blueprint(routes)
     if config.control:
         app.register_blueprint(control_routes)

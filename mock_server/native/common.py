@@ -8,6 +8,8 @@ from flask import Response, current_app, request
 
 from ..serving.responses import empty, error_response
 from ..state import MockState
+from ..world.models import InstalledModel
+from ..world.names import parse_model_name
 from .bodies import BodyError, Fields, decode_request
 
 
@@ -35,6 +37,18 @@ def body(struct: str, fields: Fields, *, keep_alive: bool = False) -> dict[str, 
         return decode_request(request.get_data(), struct, fields, keep_alive=keep_alive)
     except BodyError as error:
         raise Refused(400, str(error)) from None
+
+
+def installed_model(name: str, *, unnamed: tuple[int, str], not_found: str) -> InstalledModel:
+    """The installed model a request names; Refused with `unnamed` for no name, 400 for a bad one, 404 else."""
+    if not name.strip():
+        raise Refused(*unnamed)
+    if parse_model_name(name) is None:
+        raise Refused(400, "invalid model name")
+    model = state().world.find(name)
+    if model is None:
+        raise Refused(404, not_found)
+    return model
 
 
 def first_name(data: dict[str, Any], *keys: str) -> str:

@@ -15,7 +15,7 @@ from ..serving.responses import error_response, json_response
 from ..world import card
 from ..world.models import InstalledModel
 from ..world.names import parse_model_name
-from .common import Refused, body, state
+from .common import Refused, body, installed_model, state
 
 embedding_routes = Blueprint("embeddings", __name__)
 
@@ -62,15 +62,8 @@ def tokens(text: str) -> int:
     return max(1, len(text.split())) if text else 0
 
 
-def _model(name: str, empty_name: tuple[int, str]) -> InstalledModel:
-    if not name:
-        raise Refused(*empty_name)
-    if parse_model_name(name) is None:
-        raise Refused(400, "invalid model name")
-    model = state().world.find(name)
-    if model is None:
-        raise Refused(404, f'model "{name}" not found, try pulling it first')
-    return model
+def _model(name: str, unnamed: tuple[int, str]) -> InstalledModel:
+    return installed_model(name, unnamed=unnamed, not_found=f'model "{name}" not found, try pulling it first')
 
 
 def _inputs(value: Any) -> list[str]:

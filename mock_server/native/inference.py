@@ -11,9 +11,8 @@ from flask import Blueprint, Response
 
 from ..serving.responses import error_response, json_response
 from ..world.models import InstalledModel
-from ..world.names import parse_model_name
 from .bodies import BodyError, Fields, image_count
-from .common import Refused, body, state
+from .common import Refused, body, installed_model, state
 from .completion import Ask, chat_chunks, compose, generate_chunks, merge_chunks, ndjson_lines
 from .wire import created_at
 
@@ -120,14 +119,7 @@ def _images(endpoint: Endpoint, data: dict[str, Any]) -> int:
 
 
 def _model(endpoint: Endpoint, name: str) -> InstalledModel:
-    if not name.strip():
-        raise Refused(*endpoint.missing_model)
-    if parse_model_name(name) is None:
-        raise Refused(400, "invalid model name")
-    model = state().world.find(name)
-    if model is None:
-        raise Refused(404, f"model '{name}' not found")
-    return model
+    return installed_model(name, unnamed=endpoint.missing_model, not_found=f"model '{name}' not found")
 
 
 def check_capabilities(model: InstalledModel, name: str, verb: str, *, think: Any, tools: Any, suffix: Any) -> None:

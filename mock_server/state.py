@@ -11,6 +11,7 @@ from .native.wire import ps_entry
 from .serving.encoding import go_json
 from .serving.faults import FaultBook
 from .serving.requestlog import RequestLog
+from .world import card
 from .world.clock import Clock
 from .world.fixtures import WorldDocument, default_fixture, read_fixture_file
 from .world.world import World
@@ -58,6 +59,11 @@ class MockState:
             )
         running = {model.model.key for model in self.world.listing().models}
         return [seed.model.name for seed in document.running if seed.model.key not in running]
+
+    def blobs_on_disk(self) -> set[str]:
+        """Every blob digest the server has: uploaded ones and the layers of the installed models."""
+        installed = {layer.digest for model in self.world.installed() for layer in card.layers(model)}
+        return installed | set(self.blobs)
 
     def reset(self) -> None:
         """Back to the start: initial world, real time, start-up faults, empty request log."""

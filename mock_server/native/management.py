@@ -9,7 +9,6 @@ from dataclasses import replace
 from flask import Blueprint, Response, request
 
 from ..serving.responses import empty, error_response, json_response
-from ..world import card
 from ..world.names import parse_model_name
 from .common import Refused, body, empty_ok, first_name, state
 
@@ -59,10 +58,7 @@ def delete() -> Response:
 
 
 def _known_blob(digest: str) -> bool:
-    wanted = digest.lower().replace("-", ":", 1)
-    if wanted in state().blobs:
-        return True
-    return any(layer.digest == wanted for model in state().world.installed() for layer in card.layers(model))
+    return digest.lower().replace("-", ":", 1) in state().blobs_on_disk()
 
 
 @management_routes.route("/api/blobs/<digest>", methods=["HEAD"])

@@ -37,10 +37,6 @@ def _streams(data: dict[str, Any]) -> bool:
     return data.get("stream") is not False
 
 
-def _on_disk(mock: MockState) -> set[str]:
-    return set(mock.blobs) | {layer.digest for model in mock.world.installed() for layer in card.layers(model)}
-
-
 def _transfer_lines(mock: MockState, model: InstalledModel, verb: str, present: set[str]) -> Iterator[dict[str, Any]]:
     """One line per layer already there; otherwise progress lines paced over `pull_seconds` by size."""
     layers = card.layers(model)
@@ -66,7 +62,7 @@ def pull_events(mock: MockState, name: str) -> Iterator[dict[str, Any]]:
     if upstream is None:
         raise Failed("pull model manifest: file does not exist")
     previous = mock.world.find(name)
-    yield from _transfer_lines(mock, upstream, "pulling", _on_disk(mock))
+    yield from _transfer_lines(mock, upstream, "pulling", mock.blobs_on_disk())
     yield {"status": "verifying sha256 digest"}
     yield {"status": "writing manifest"}
     if previous is not None and {layer.digest for layer in card.layers(previous)} - {
@@ -143,7 +139,7 @@ _CREATE_FIELDS: Fields = {
 def _from_files(mock: MockState, files: dict[str, Any]) -> InstalledModel:
     sizes = []
     for file_name, digest in files.items():
-        if digest not in mock.blobs and digest not in _on_disk(mock):
+        if digest not in mock.blobs_on_disk():
             raise Failed(
                 f"blob {digest} of {file_name!r} is not on the server: upload it with POST /api/blobs/{digest}", 400
             )

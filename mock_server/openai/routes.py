@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import struct
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -201,7 +202,7 @@ def chat_completions() -> Response:
         ask, model, data = _chat_ask()
         state().world.load(model, None)  # /v1 requests cannot set keep_alive
         try:
-            ask = Ask(**{**ask.__dict__, "format": format_value(ask.format)})
+            ask = replace(ask, format=format_value(ask.format))
         except InvalidFormat as invalid:
             raise Refused(500, str(invalid)) from None
         reply = compose(ask)

@@ -10,6 +10,8 @@ from typing import Any
 from flask import Response
 
 from ..native.completion import Reply
+from ..serving.encoding import go_json
+from ..serving.responses import json_response
 
 #: Ollama's /v1 writers use `json.NewEncoder`: HTML escaped, a trailing newline, no charset.
 ENCODER_TYPE = "application/json"
@@ -18,11 +20,8 @@ _ids = itertools.count()
 
 
 def encoder_json(data: Any) -> bytes:
-    """JSON as Go's `json.Encoder` writes it (compact, `<>&` escaped, newline)."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
-        text = text.replace(raw, escaped)
-    return text.encode("utf-8") + b"\n"
+    """JSON as Go's `json.Encoder` writes it: what gin's `c.JSON` writes, and a newline."""
+    return go_json(data) + b"\n"
 
 
 def answer(data: Any, status: int = 200) -> Response:
@@ -34,10 +33,7 @@ def error(status: int, message: str, *, from_middleware: bool = False) -> Respon
     """OpenAI's error object; the middleware's own (decoding, validation) come from gin's `c.JSON`."""
     kind = _ERROR_TYPES.get(status, "api_error")
     body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
-    if from_middleware:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        return Response(text, status=status, content_type="application/json; charset=utf-8")
-    return answer(body, status)
+    return json_response(body, status) if from_middleware else answer(body, status)
 
 
 def next_id(prefix: str) -> str:

@@ -1,4 +1,5 @@
-"""Benchmark the mock against Stoplight Prism on GET /api/ps: start-up, requests/s, latency, memory.
+"""Benchmark the mock against Stoplight Prism on GET /api/ps: start-up, requests/s, latency, memory;
+and what hostile or huge input costs it (bench/input_costs.py).
 
 Run with `make bench` (it installs wrk and Prism when it can). Prints figures; asserts nothing.
 Only loopback addresses are used; every load run is bounded in time.
@@ -21,20 +22,14 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from input_costs import measure_input_costs, print_costs
+from worlds import running_world
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PRISM_DIR = HERE / ".prism"
 PRISM = PRISM_DIR / "node_modules" / ".bin" / "prism"
 SPEC = REPO / "openapi" / "ollama.yaml"
-DIGEST = "f974a74358d62a017b37c6f424fcdf2744ca02926c4f952513ddf474b2fa5091"
-DETAILS = {
-    "parent_model": "",
-    "format": "gguf",
-    "family": "llama",
-    "families": ["llama"],
-    "parameter_size": "7.2B",
-    "quantization_level": "Q4_0",
-}
 
 
 @dataclass
@@ -58,19 +53,8 @@ def free_port() -> int:
 
 
 def world(models: int, path: Path) -> Path:
-    """A fixture with `models` models, all running forever (the spec's example model first)."""
-    installed = [
-        {
-            "name": "mistral:7b" if index == 0 else f"model{index}:7b",
-            "size": 4113301824,
-            "digest": DIGEST,
-            "details": DETAILS,
-            "loaded": {"size": 5560649728, "size_vram": 5560649728, "context_length": 4096},
-        }
-        for index in range(models)
-    ]
-    running = [{"model": model["name"], "keep_alive": -1} for model in installed]
-    path.write_text(json.dumps({"models": installed, "running": running}))
+    """A fixture file with `models` models, all running forever (the spec's example model first)."""
+    path.write_text(json.dumps(running_world(models)))
     return path
 
 
@@ -255,6 +239,12 @@ def main() -> int:
                 arguments.starts,
             )
         )
+        port = free_port()
+        process, _, _ = start(mock_command(port, one, "granian"), f"http://127.0.0.1:{port}/api/ps")
+        try:
+            costs = measure_input_costs(f"http://127.0.0.1:{port}")
+        finally:
+            stop(process)
         if prism_available:
             port = free_port()
             command = [str(PRISM), "mock", str(SPEC), "-p", str(port), "-h", "127.0.0.1", "-v", "silent"]
@@ -292,8 +282,11 @@ def main() -> int:
         f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {arguments.connections} connections, "
         f"{arguments.seconds} s per run; start-up: median and worst of {arguments.starts} starts"
     )
+    print("\nhostile and huge input (granian; median and worst of 3):")
+    print_costs(costs)
     if arguments.json:
-        arguments.json.write_text(json.dumps([asdict(item) for item in results], indent=2) + "\n")
+        figures = {"servers": [asdict(item) for item in results], "inputs": [asdict(cost) for cost in costs]}
+        arguments.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
 

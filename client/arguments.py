@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from importlib import metadata
 
@@ -38,11 +39,23 @@ def positive_number(unit: str) -> Callable[[str], float]:
     return convert
 
 
+_SIZE = re.compile(r"^\s*([0-9]+)\s*(?:([KMG])(?:i?B)?|B)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def byte_size(text: str) -> int:
+    """A converter for a size in bytes above 0: `1048576`, `64M`, `64MiB`, `1G`."""
+    match = _SIZE.match(text)
+    if match is None or int(match.group(1)) == 0:
+        raise argparse.ArgumentTypeError(f"expected a size above 0 like 64M, 1G or 1048576 (bytes), got {text!r}")
+    return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "").upper()]
+
+
 def whole_number(low: int, high: int) -> Callable[[str], int]:
     """A converter for a whole number from `low` to `high`."""
 
     def convert(text: str) -> int:
-        if not text.strip().isdigit() or not low <= int(text) <= high:
+        if not (text.strip().isascii() and text.strip().isdigit()) or not low <= int(text) <= high:
             raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {text!r}")
         return int(text)
 

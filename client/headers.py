@@ -8,11 +8,14 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 from .errors import InvalidHeaders
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_SECRET_WORDS = ("authorization", "cookie", "token", "secret", "key", "password", "session", "signature", "credential")
+#: A header or query parameter whose name holds one of these carries a credential (`X-Auth`, `api_key`, `sig`).
+_SECRET_WORDS = ("auth", "cookie", "token", "secret", "key", "pass", "session", "sig", "credential", "jwt")
+_QUERY_PARAMETER = re.compile(r"([?&;])([^=&;#]*)=([^&;#]*)")
 _AUTH_SCHEME = re.compile(r"^(Bearer|Basic|Digest|Token|Bot|ApiKey)\s+", re.IGNORECASE)
 MASK = "***"
 
@@ -32,6 +35,24 @@ def mask_value(value: str) -> str:
 def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """A copy of `headers` with every secret value masked."""
     return {name: mask_value(value) if is_secret_header(name) else value for name, value in headers.items()}
+
+
+def mask_query(target: str) -> str:
+    """A URL or request target with the values of credential-like query parameters masked (`?token=***`)."""
+    if "?" not in target:
+        return target
+    path, _, query = target.partition("?")
+
+    def masked(match: re.Match[str]) -> str:
+        separator, name, value = match.groups()
+        return f"{separator}{name}={MASK if value and is_secret_header(unquote_plus(name)) else value}"
+
+    return path + _QUERY_PARAMETER.sub(masked, "?" + query)
+
+
+def mask_secret(text: str, secret: str | None) -> str:
+    """`text` with every occurrence of `secret` (a configured token) masked."""
+    return text.replace(secret, MASK) if secret else text
 
 
 def mask_text(text: str, headers: Mapping[str, str]) -> str:

@@ -19,9 +19,11 @@ from .native.routes import ollama_routes
 from .native.show import show_routes
 from .native.transfers import transfer_routes
 from .openai.routes import openai_routes
+from .serving.body_limit import over_limit
+from .serving.encoding import go_json
 from .serving.fast_path import fast_ps
 from .serving.pipeline import DROP_CONNECTION, TRUNCATE_AT, install_pipeline
-from .serving.responses import error_response
+from .serving.responses import JSON_TYPE, error_response, too_large_text
 from .state import MockState
 
 #: Every family of Ollama's routes, native and /v1 (the control API is added apart: it can be left out).
@@ -70,7 +72,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
         app.logger.exception("ollama-mock failed while answering")
         return error_response(500, f"ollama-mock internal error: {type(error).__name__}")
 
-    app.wsgi_app = _outer_layer(app.wsgi_app, config.normalized_base_path(), fast_ps(state))  # type: ignore[method-assign,assignment]
+    app.wsgi_app = _outer_layer(app.wsgi_app, config, fast_ps(state))  # type: ignore[method-assign,assignment]
     return app
 
 
@@ -87,9 +89,12 @@ def served_routes(app: Flask) -> tuple[str, ...]:
 
 
 def _outer_layer(
-    inner: WSGIApp, base_path: str, fast: Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes] | None]
+    inner: WSGIApp, config: MockConfig, fast: Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes] | None]
 ) -> WSGIApp:
-    """Serve below `base_path`, answer plain `GET /api/ps` fast, and drop connections for `drop` faults."""
+    """Serve below the base path, refuse bodies over the limit unread, answer plain `GET /api/ps` fast,
+    and drop connections for `drop` faults."""
+    base_path = config.normalized_base_path()
+    too_large = go_json({"error": too_large_text(config.max_body)})
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if base_path:
@@ -99,6 +104,12 @@ def _outer_layer(
                 return [b"404 page not found"]
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + base_path
             environ["PATH_INFO"] = path[len(base_path) :] or "/"
+        if over_limit(environ, config.max_body):
+            start_response(
+                "413 Request Entity Too Large",
+                [("Content-Type", JSON_TYPE), ("Content-Length", str(len(too_large))), ("Connection", "close")],
+            )
+            return [too_large]
         if environ.get("PATH_INFO") == "/api/ps" and environ.get("REQUEST_METHOD") == "GET":
             answered = fast(environ, start_response)
             if answered is not None:

@@ -11,17 +11,17 @@ from datetime import timedelta, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ollama_contract_kit.client.arguments import command_parser, seconds, whole_number
+from ollama_contract_kit.client.arguments import byte_size, command_parser, seconds, whole_number
 from ollama_contract_kit.client.console import run_command
 from ollama_contract_kit.client.errors import OllamaClientError
 from ollama_contract_kit.client.files import check_writable
 from ollama_contract_kit.client.headers import parse_headers
 
 from .app import create_app
-from .config import MockConfig
+from .config import DEFAULT_MAX_BODY, MockConfig
 from .server import DEFAULT_THREADS, MockServerError
 from .serving.faults import Fault, FaultError, parse_fault_option
-from .serving.servers import SERVERS, default_server, reserve_port, serve_granian, serve_waitress
+from .serving.servers import GRANIAN_THREADS, SERVERS, default_server, reserve_port, serve_granian, serve_waitress
 from .world.fixtures import FixtureError, read_fixture_file
 
 EXIT_CODES = """exit codes:
@@ -115,6 +115,13 @@ def serve_parser() -> argparse.ArgumentParser:
         "--max-loaded", type=whole_number(1, 10_000), default=None, help="evict when more models than this are loaded"
     )
     parser.add_argument(
+        "--max-body",
+        type=byte_size,
+        default=DEFAULT_MAX_BODY,
+        metavar="SIZE",
+        help="refuse request bodies larger than this with 413, e.g. 64M (default), 1G; blob uploads are exempt",
+    )
+    parser.add_argument(
         "--fault",
         type=_fault,
         action="append",
@@ -126,7 +133,8 @@ def serve_parser() -> argparse.ArgumentParser:
         "--threads",
         type=whole_number(1, 256),
         default=None,
-        help=f"threads running the app (default: 1 with granian, {DEFAULT_THREADS} with waitress)",
+        help=f"threads running the app (default {GRANIAN_THREADS} with granian, where each slow upload holds one; "
+        f"{DEFAULT_THREADS} with waitress)",
     )
     parser.add_argument(
         "--server",
@@ -218,12 +226,13 @@ def serve(argv: Sequence[str]) -> int:
         unload_delay=arguments.unload_delay,
         max_loaded=arguments.max_loaded,
         pull_seconds=arguments.pull_seconds,
+        max_body=arguments.max_body,
         faults=tuple(arguments.fault),
         log_requests=not arguments.quiet,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     server = arguments.server or default_server()
-    threads = arguments.threads or (1 if server == "granian" else DEFAULT_THREADS)
+    threads = arguments.threads or (GRANIAN_THREADS if server == "granian" else DEFAULT_THREADS)
     try:
         app = create_app(config)
     except FaultError as error:

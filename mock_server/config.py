@@ -9,6 +9,9 @@ from pathlib import Path
 from .serving.faults import Fault
 from .world.fixtures import WorldDocument
 
+#: Generous enough for a chat carrying several base64 camera images.
+DEFAULT_MAX_BODY = 64 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class MockConfig:
@@ -36,6 +39,8 @@ class MockConfig:
     max_loaded: int | None = None
     #: Seconds the download of a pull (or a push's upload) takes, spread over its progress lines; 0 is instant.
     pull_seconds: float = 0.0
+    #: Refuse request bodies larger than this many bytes with 413 (blob uploads, streamed and hashed, excepted).
+    max_body: int = DEFAULT_MAX_BODY
     #: Faults in force from the start.
     faults: tuple[Fault, ...] = ()
     #: Log one line per request to the `ollama_contract_kit.mock` logger.

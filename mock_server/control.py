@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -10,6 +9,7 @@ from flask import Blueprint, Response, current_app, request
 from ollama_contract_kit.openapi import validator_for
 from ollama_contract_kit.openapi.timestamps import format_timestamp, parse_timestamp
 
+from .native.bodies import BodyError, decode_json
 from .native.wire import ps_entry
 from .serving.faults import FaultError, fault_from_json
 from .serving.responses import error_response, json_response
@@ -32,11 +32,18 @@ def _state() -> MockState:
     return state
 
 
-def _body(schema: str) -> Any:
+def _json() -> Any:
+    raw = request.get_data()
+    if not raw.strip():
+        return None
     try:
-        data = json.loads(request.get_data() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return decode_json(raw.decode("utf-8"))
+    except (BodyError, UnicodeDecodeError) as error:
         raise _Invalid(f"the body is not JSON: {error}") from None
+
+
+def _body(schema: str) -> Any:
+    data = _json()
     problems = validator_for("control", schema).problems(data)
     if problems:
         raise _Invalid(f"{schema}: {problems[0]}")
@@ -68,7 +75,7 @@ def get_world() -> Response:
 def replace_world() -> Response:
     """Replace the world with a fixture document."""
     try:
-        document = build_world_document(_body("World"), "request body")
+        document = build_world_document(_json(), "request body")
     except FixtureError as error:
         raise _Invalid(str(error)) from None
     _state().apply(document)

@@ -30,23 +30,35 @@ class MockServerError(Exception):
     """The mock cannot be served (e.g. the port is taken)."""
 
 
+#: Open connections waitress keeps (idle ones included) before it stops accepting more.
+CONNECTION_LIMIT = 1000
+
+
 def bind_server(app: Flask, host: str, port: int, threads: int = DEFAULT_THREADS, loop_timeout: float = 1.0) -> Any:
     """Create a waitress server bound to host:port, or raise MockServerError with a clear reason."""
     from waitress.server import create_server  # only when waitress serves: granian start-ups skip it
 
+    from .serving.waitress_rules import apply_mock_rules, waitress_body_limit
+
+    state: MockState = app.extensions["ollama_mock"]
     try:
-        return create_server(
+        server = create_server(
             app,
             host=host,
             port=port,
             threads=threads,
             ident="",
             asyncore_loop_timeout=loop_timeout,
+            asyncore_use_poll=True,  # select() cannot watch more than 1,024 connections
+            connection_limit=CONNECTION_LIMIT,
+            max_request_body_size=waitress_body_limit(state.config.max_body),
             clear_untrusted_proxy_headers=True,
             expose_tracebacks=False,
         )
     except OSError as error:
         raise listen_error(error, host, port) from None
+    apply_mock_rules(server)
+    return server
 
 
 def listen_error(error: OSError, host: str, port: int) -> MockServerError:

@@ -33,7 +33,7 @@ class MockState:
         self.initial = config.world or (read_fixture_file(config.fixtures) if config.fixtures else default_fixture())
         self.world = World(self.clock, unload_delay_seconds=config.unload_delay, max_loaded=config.max_loaded)
         self.faults = FaultBook(config.faults)
-        self.requests = RequestLog()
+        self.requests = RequestLog(config.token)
         #: Blobs uploaded with `POST /api/blobs/:digest` (digest to size), besides the installed models' layers.
         self.blobs: dict[str, int] = {}
         self._ps_cache: _CachedBody | None = None

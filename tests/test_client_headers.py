@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ollama_contract_kit.client import InvalidHeaders, InvalidURL, base_url, mask_headers, parse_headers
+from ollama_contract_kit.client.headers import mask_query
 
 NAMES = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,20}", fullmatch=True)
 VALUES = st.text(st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="\\"), max_size=40)
@@ -75,6 +76,27 @@ def test_masking_keeps_only_the_scheme() -> None:
         {"Authorization": "Bearer abc", "X-API-Key": "k", "Cookie": "s=1", "Accept": "application/json"}
     )
     assert masked == {"Authorization": "Bearer ***", "X-API-Key": "***", "Cookie": "***", "Accept": "application/json"}
+
+
+@pytest.mark.parametrize(
+    "name", ["X-Auth", "Proxy-Authorization", "X-Access-Token", "Api-Key", "X-Client-Secret", "Set-Cookie", "X-Sig"]
+)
+def test_every_header_named_for_a_credential_is_masked(name: str) -> None:
+    assert mask_headers({name: "s3cr3t"}) == {name: "***"}
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/api/ps?token=abc&model=x", "/api/ps?token=***&model=x"),
+        ("/api/ps?api_key=abc;access%5Ftoken=def", "/api/ps?api_key=***;access%5Ftoken=***"),
+        ("/api/ps?model=llama3&keep=", "/api/ps?model=llama3&keep="),
+        ("/api/ps", "/api/ps"),
+        ("http://h/x?Password=p#frag", "http://h/x?Password=***#frag"),
+    ],
+)
+def test_credential_query_parameters_are_masked(target: str, expected: str) -> None:
+    assert mask_query(target) == expected
 
 
 def test_header_file_that_is_not_json(tmp_path: Path) -> None:

@@ -162,6 +162,9 @@ def test_busy_port_gives_one_clear_line() -> None:
         (["--timezone", "Mars/Olympus"], "--timezone"),
         (["--fault", "nonsense"], "--fault"),
         (["--unload-delay", "-1"], "--unload-delay"),
+        (["--max-body", "0"], "--max-body"),
+        (["--max-body", "64 furlongs"], "--max-body"),
+        (["--threads", "²"], "--threads"),
         (["--bogus"], "unrecognized arguments"),
     ],
 )

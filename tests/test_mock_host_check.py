@@ -3,40 +3,21 @@
 from __future__ import annotations
 
 import http.client
-import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 
-MOCK = [sys.executable, "-m", "ollama_contract_kit.mock_server.cli"]
+from .served import SERVERS, serve_mock
+
 FOREIGN = ["evil_rebind.com:11434", "evil.com:99999", "127.0.0.1@evil.com", "evil com", "a" * 64 + ".com", "a..b",
            "[::1]evil.com", "evil.com", "8.8.8.8:11434"]  # fmt: skip
 LOCAL = ["localhost:11434", "127.0.0.1:11434", "[::1]:11434", "10.1.2.3", "0.0.0.0", "box.local", "app.localhost"]
 
 
-@pytest.fixture(scope="module", params=["granian", "waitress"])
+@pytest.fixture(scope="module", params=SERVERS)
 def served(request: pytest.FixtureRequest) -> Iterator[int]:
-    with subprocess.Popen(
-        [*MOCK, "--port", "0", "--quiet", "--server", request.param], stderr=subprocess.PIPE, text=True
-    ) as process:
-        assert process.stderr is not None
-        port = re.search(r"http://127\.0\.0\.1:(\d+)", process.stderr.readline())
-        assert port, "the mock says where it serves"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", int(port.group(1))), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield int(port.group(1))
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=10)
+    with serve_mock(request.param, "--quiet") as mock:
+        yield mock.port
 
 
 def _status(port: int, host: str, path: str) -> int:

@@ -68,6 +68,10 @@ def test_keep_alive_as_seconds_duration_string_and_negative(app: Flask, http: Fl
         (90, timedelta(seconds=90)),
         ("1h30m", timedelta(minutes=90)),
         (1.5, timedelta(seconds=1.5)),
+        (".5s", timedelta(seconds=0.5)),
+        ("5.m", timedelta(minutes=5)),
+        ("+1h1m1s1ms", timedelta(hours=1, minutes=1, seconds=1, milliseconds=1)),
+        ("0s" * 100_000 + "2m", timedelta(minutes=2)),  # long, and still read in one pass
     ]:
         http.post("/api/generate", json={"model": SMALL, "keep_alive": keep_alive})
         assert parse_timestamp(str(_entry(http)["expires_at"])) == now + expected  # type: ignore[index]
@@ -190,6 +194,8 @@ ERRORS = [
     ("/api/generate", b'{"model":"smollm2:360m","keep_alive":"-1"}', 400, 'time: missing unit in duration "-1"'),
     ("/api/generate", b'{"model":"smollm2:360m","keep_alive":""}', 400, 'time: invalid duration ""'),
     ("/api/generate", b'{"model":"smollm2:360m","keep_alive":"5x"}', 400, 'time: unknown unit "x" in duration "5x"'),
+    ("/api/generate", b'{"model":"smollm2:360m","keep_alive":"1s."}', 400, 'time: invalid duration "1s."'),
+    ("/api/generate", b'{"model":"smollm2:360m","keep_alive":".s"}', 400, 'time: invalid duration ".s"'),
     ("/api/generate", b'{"model":"smollm2:360m","keep_alive":"75479389h"}', 400, 'time: invalid duration "75479389h"'),
     ("/api/generate", b'{"model":"smollm2:360m","keep_alive":true}', 400, "Unsupported type: 'bool'"),
     ("/api/generate", b'{"model":"smollm2:360m","keep_alive":{}}', 400, "Unsupported type: 'map[string]interface {}'"),

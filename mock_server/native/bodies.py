@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,67 @@ Fields = Mapping[str, tuple[type | tuple[type, ...], str]]
 
 class BodyError(ValueError):
     """The body cannot be decoded; the message is the real server's error text (status 400)."""
+
+
+class _OutOfRange(Exception):
+    """A JSON number Go's float64 cannot hold (`1e999`, 400 digits)."""
+
+    def __init__(self, literal: str) -> None:
+        super().__init__(literal)
+        self.literal = literal
+
+
+#: Integers up to this many digits are surely finite as float64; longer ones are checked.
+_SAFE_DIGITS = 300
+
+
+def _go_float(literal: str) -> float:
+    number = float(literal)
+    if math.isinf(number):
+        raise _OutOfRange(literal)
+    return number
+
+
+def _go_int(literal: str) -> int:
+    if len(literal) > _SAFE_DIGITS:
+        _go_float(literal)  # Go holds an untyped number as float64: longer literals overflow it
+    return int(literal)
+
+
+class _Constant(Exception):
+    """`NaN`, `Infinity` or `-Infinity`: Python reads them, Go's decoder does not."""
+
+
+def _no_constant(literal: str) -> Any:
+    raise _Constant(literal)
+
+
+_DECODER = json.JSONDecoder(parse_float=_go_float, parse_int=_go_int, parse_constant=_no_constant)
+
+
+def decode_json(text: str) -> Any:
+    """The first JSON value of `text`, as Go's decoder reads it; BodyError with Go's texts otherwise.
+
+    Unlike Python, Go refuses `NaN`/`Infinity` and numbers beyond float64, and it does not overflow
+    the stack on deep nesting (it stops at 10,000 levels; this decoder stops sooner, with Go's text).
+    """
+    text = text.lstrip(" \t\r\n")
+    if not text:
+        raise BodyError("missing request body")
+    try:
+        value, _ = _DECODER.raw_decode(text)
+    except _OutOfRange as error:
+        raise BodyError(f"json: cannot unmarshal number {error.literal} into Go value of type float64") from None
+    except RecursionError:
+        raise BodyError("exceeded max depth") from None
+    except _Constant as error:
+        where = "in numeric literal" if str(error).startswith("-") else "looking for beginning of value"
+        raise BodyError(f"invalid character {str(error).lstrip('-')[0]!r} {where}") from None
+    except json.JSONDecodeError as error:
+        if error.pos >= len(text.rstrip()):
+            raise BodyError("unexpected EOF") from None
+        raise BodyError(f"invalid character {text[error.pos]!r} looking for beginning of value") from None
+    return value
 
 
 def _go_type(value: Any) -> str:
@@ -98,15 +160,7 @@ def decode_request(raw: bytes, struct: str, fields: Fields, *, keep_alive: bool 
     it must have and the Go type named in the error. With `keep_alive`, that field is parsed into
     seconds (routes whose Go struct has no such field ignore it, as Go's decoder does).
     """
-    text = raw.decode("utf-8", errors="replace").lstrip(" \t\r\n")
-    if not text:
-        raise BodyError("missing request body")
-    try:
-        value, _ = json.JSONDecoder().raw_decode(text)
-    except json.JSONDecodeError as error:
-        if error.pos >= len(text.rstrip()):
-            raise BodyError("unexpected EOF") from None
-        raise BodyError(f"invalid character {text[error.pos]!r} looking for beginning of value") from None
+    value = decode_json(raw.decode("utf-8", errors="replace"))
     if value is None:
         value = {}
     if not isinstance(value, dict):

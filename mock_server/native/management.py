@@ -61,7 +61,11 @@ def _known_blob(digest: str) -> bool:
     return digest.lower().replace("-", ":", 1) in state().blobs_on_disk()
 
 
-@management_routes.route("/api/blobs/<digest>", methods=["HEAD"])
+#: Blob uploads are hashed as they stream in, so no body limit applies to them.
+BLOB_PATH = "/api/blobs/"
+
+
+@management_routes.route(BLOB_PATH + "<digest>", methods=["HEAD"])
 def blob_exists(digest: str) -> Response:
     """200 when the blob is on the server's disk, 404 otherwise (no body: it is HEAD)."""
     if not _BLOB_DIGEST.match(digest):
@@ -71,7 +75,7 @@ def blob_exists(digest: str) -> Response:
     return error_response(404, f'blob "{digest}" not found')
 
 
-@management_routes.route("/api/blobs/<digest>", methods=["POST"])
+@management_routes.route(BLOB_PATH + "<digest>", methods=["POST"])
 def upload_blob(digest: str) -> Response:
     """Take an upload: 201 when its sha256 is the digest, 200 when the blob exists already, 400 otherwise."""
     if not _BLOB_DIGEST.match(digest):

@@ -28,6 +28,7 @@ def fast_ps(state: MockState) -> Callable[[dict[str, Any], Callable[..., Any]], 
     def answer(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes] | None:
         if (
             "HTTP_ORIGIN" in environ
+            or environ.get("REQUEST_URI", "").startswith("//")  # waitress folded the slashes of `//api/ps`
             or _FAULT_KEY in environ
             or state.faults.any()
             or (check_host and classify_host(environ.get("HTTP_HOST", "")) == "foreign")

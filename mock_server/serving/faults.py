@@ -106,7 +106,7 @@ def parse_fault_header(text: str, method: str, path: str) -> list[Fault]:
         kind, _, value = item.partition("=")
         data: dict[str, Any] = {"route": f"{method} {path}", "kind": kind.strip(), "times": 1}
         if value.strip():
-            if not value.strip().isdigit():
+            if not (value.strip().isascii() and value.strip().isdigit()):
                 raise FaultError(f"{FAULT_HEADER}: {item!r} needs a whole number after '='")
             data["value"] = int(value)
         faults.append(fault_from_json(data, FAULT_HEADER))

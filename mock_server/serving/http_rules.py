@@ -47,8 +47,11 @@ def origin_allowed(origin: str, patterns: Iterable[str]) -> bool:
 
 
 def redirect_for_path(request: Request, routed: bool) -> Response | None:
-    """Go's redirects: unclean paths (301, any method) and a trailing slash on a routed path (301/307)."""
-    path = request.path
+    """Go's redirects: unclean paths (301, any method) and a trailing slash on a routed path (301/307).
+
+    The raw path is judged: Werkzeug's `request.path` folds leading slashes, so `//api/ps` would pass.
+    """
+    path = _raw_path(request)
     cleaned = posixpath.normpath(path) if path not in ("", "/") else "/"
     if cleaned.startswith("//"):
         cleaned = "/" + cleaned.lstrip("/")
@@ -62,6 +65,16 @@ def redirect_for_path(request: Request, routed: bool) -> Response | None:
             request.script_root + path.rstrip("/") + query, 301 if request.method == "GET" else 307, request.method
         )
     return None
+
+
+def _raw_path(request: Request) -> str:
+    """The request's path with the leading slashes the client sent (waitress and Werkzeug fold them)."""
+    path = request.environ.get("PATH_INFO") or "/"
+    target = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI") or path
+    slashes = len(target) - len(target.lstrip("/"))
+    if slashes > 1 and not request.script_root:
+        return "/" * slashes + path.lstrip("/")
+    return path
 
 
 def _redirect(location: str, status: int, method: str) -> Response:

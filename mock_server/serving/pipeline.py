@@ -7,8 +7,9 @@ import time
 from http import HTTPStatus
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import BadHost, MethodNotAllowed, NotFound
+from werkzeug.exceptions import BadHost, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
+from ollama_contract_kit.client.headers import mask_secret
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 
 from ..control import CONTROL_PREFIX
@@ -25,7 +26,7 @@ from .http_rules import (
     origin_allowed,
     redirect_for_path,
 )
-from .responses import allow_header, empty, error_response, method_not_allowed, not_found
+from .responses import allow_header, empty, error_response, method_not_allowed, not_found, too_large_text
 
 #: Environ keys that tell the outer WSGI layer to drop the connection, or to cut the body at a byte.
 DROP_CONNECTION = "ollama_mock.drop_connection"
@@ -91,7 +92,14 @@ def install_pipeline(app: Flask, state: MockState) -> None:
         BadHost, lambda _: empty(403) if check_host else error_response(400, "invalid Host header")
     )
     app.register_error_handler(NotFound, lambda _: not_found())
+    app.register_error_handler(RequestEntityTooLarge, lambda _: _too_large(config.max_body))
     app.register_error_handler(MethodNotAllowed, lambda error: method_not_allowed(error.valid_methods or ()))
+
+
+def _too_large(limit: int) -> Response:
+    response = error_response(413, too_large_text(limit))
+    response.headers["Connection"] = "close"  # the rest of the body is never read
+    return response
 
 
 def _reason_phrase(status: int) -> str:
@@ -104,7 +112,10 @@ def _reason_phrase(status: int) -> str:
 def _fire_faults(state: MockState, path: str) -> Response | None:
     faults = state.faults.take(request.method, path)
     header = request.headers.get(FAULT_HEADER)
-    if header:
+    if header is not None:
+        # granian hands over a value that is not plain ASCII as "", waitress as Latin-1: refuse both alike
+        if not header.strip() or not header.isascii():
+            return error_response(400, f"{FAULT_HEADER}: empty or not plain ASCII; expected e.g. status=503")
         try:
             faults += parse_fault_header(header, request.method, path)
         except FaultError as error:
@@ -136,16 +147,15 @@ def _spoil(response: Response, kind: FaultKind) -> None:
 def _log(state: MockState, response: Response) -> None:
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     path = request.full_path if request.query_string else request.path
+    try:
+        body = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        body = b""
     state.requests.record(
-        request.method,
-        path,
-        response.status_code,
-        dict(request.headers),
-        request.get_data(cache=True),
-        format_timestamp(state.clock.now()),
+        request.method, path, response.status_code, dict(request.headers), body, format_timestamp(state.clock.now())
     )
     if state.config.log_requests:
-        shown = request.path + ("?…" if request.query_string else "")
+        shown = mask_secret(request.path, state.config.token) + ("?…" if request.query_string else "")
         access_log.info(
             '%s "%s %s" %d %.1fms', request.remote_addr, request.method, shown, response.status_code, elapsed_ms
         )

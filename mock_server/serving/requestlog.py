@@ -7,16 +7,18 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ollama_contract_kit.client.headers import mask_headers
+from ollama_contract_kit.client.headers import mask_headers, mask_query, mask_secret
 
 MAX_LOGGED = 1000
 MAX_BODY_CHARS = 64 * 1024
 
 
 class RequestLog:
-    """The last MAX_LOGGED requests, oldest first, secrets masked."""
+    """The last MAX_LOGGED requests, oldest first, secrets masked: credential headers and query parameters
+    by name, and the configured `token` wherever it appears."""
 
-    def __init__(self) -> None:
+    def __init__(self, token: str | None = None) -> None:
+        self._token = token
         self._lock = threading.Lock()
         self._entries: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_LOGGED)
 
@@ -25,10 +27,10 @@ class RequestLog:
         text = body[:MAX_BODY_CHARS].decode("utf-8", errors="replace") if body else None
         entry = {
             "method": method,
-            "path": path,
+            "path": mask_secret(mask_query(path), self._token),
             "status": status,
-            "headers": mask_headers(headers),
-            "body": text,
+            "headers": {name: mask_secret(value, self._token) for name, value in mask_headers(headers).items()},
+            "body": mask_secret(text, self._token) if text else text,
             "time": time,
         }
         with self._lock:

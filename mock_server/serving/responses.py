@@ -29,6 +29,11 @@ def error_response(status: int, message: str) -> Response:
     return json_response({"error": message}, status)
 
 
+def too_large_text(limit: int) -> str:
+    """The error of a request body over the mock's `--max-body` limit."""
+    return f"request body too large: more than {limit} bytes (ollama-mock --max-body)"
+
+
 def not_found() -> Response:
     """Go's `404 page not found` (plain text, no charset)."""
     response = Response(b"404 page not found", status=404)

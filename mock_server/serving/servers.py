@@ -19,6 +19,11 @@ from ollama_contract_kit.client.console import stop_on_signals
 from ..server import bind_server, listen_error, stop_server
 
 SERVERS = ("granian", "waitress")
+#: Threads granian runs the app in. Granian reads a body in the app's thread, so each slow upload
+#: holds one; more threads cost requests/s and p99 on `/api/ps` to GIL contention (bench/README.md).
+GRANIAN_THREADS = 4
+#: Seconds granian's worker gets to finish its requests after SIGINT/SIGTERM before it is killed.
+STOP_SECONDS = 3
 
 
 def granian_usable() -> bool:
@@ -48,7 +53,11 @@ def reserve_port(host: str, port: int) -> int:
 
 
 def serve_granian(app: Flask, host: str, port: int, threads: int) -> None:
-    """Serve until SIGINT/SIGTERM with granian, one forked worker holding the app."""
+    """Serve until SIGINT/SIGTERM with granian, one forked worker holding the app.
+
+    Granian reads a request body in the thread that runs the app, so a slow upload holds one of the
+    `threads`; the others keep answering.
+    """
     from granian.constants import Interfaces
     from granian.log import LogLevels
     from granian.server import Server
@@ -61,6 +70,7 @@ def serve_granian(app: Flask, host: str, port: int, threads: int) -> None:
         interface=Interfaces.WSGI,
         workers=1,
         blocking_threads=threads,
+        workers_kill_timeout=STOP_SECONDS,
         websockets=False,
         log_enabled=True,
         log_level=LogLevels.error,

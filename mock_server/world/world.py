@@ -49,6 +49,7 @@ class World:
         self._installed: dict[str, InstalledModel] = {}
         self._upstream: dict[str, InstalledModel] = {}
         self._running: dict[str, RunningModel] = {}
+        self._next_expiry: datetime | None = None
         self.version = ""
         self.generation = 0
 
@@ -62,6 +63,7 @@ class World:
             self._installed = {model.key: model for model in installed}
             self._upstream = {model.key: model for model in upstream}
             self._running = {}
+            self._next_expiry = None
             self.version = version
             self.generation += 1
 
@@ -145,6 +147,7 @@ class World:
                 unload_delay_seconds=self.unload_delay_seconds,
             )
             self._running[model.key] = running
+            self._note_expiry(running.listed_until)
             self.generation += 1
             return running
 
@@ -156,7 +159,8 @@ class World:
                 return
             now = self.clock.now()
             if self.unload_delay_seconds > 0:
-                self._running[model.key] = replace(current, expires_at=min(now, current.expires_at))
+                self._running[model.key] = unloaded = replace(current, expires_at=min(now, current.expires_at))
+                self._note_expiry(unloaded.listed_until)
             else:
                 del self._running[model.key]
             self.generation += 1
@@ -168,12 +172,20 @@ class World:
             models = sorted(self._running.values(), key=lambda m: int(m.expires_at.timestamp()), reverse=True)
             return Listing(generation=self.generation, models=tuple(models))
 
+    def _note_expiry(self, listed_until: datetime) -> None:
+        if self._next_expiry is None or listed_until < self._next_expiry:
+            self._next_expiry = listed_until
+
     def _expire(self, now: datetime) -> None:
+        # One scan per expiry, not per call: loading thousands of models stays linear.
+        if self._next_expiry is None or now < self._next_expiry:
+            return
         gone = [key for key, running in self._running.items() if running.listed_until <= now]
         for key in gone:
             del self._running[key]
         if gone:
             self.generation += 1
+        self._next_expiry = min((running.listed_until for running in self._running.values()), default=None)
 
     def _make_room(self) -> None:
         if self.max_loaded is None or len(self._running) < self.max_loaded:

@@ -1,0 +1,54 @@
+"""`ollama-mock` run as users run it: a subprocess on a free loopback port, with granian or waitress."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+MOCK = [sys.executable, "-m", "ollama_contract_kit.mock_server.cli"]
+SERVERS = ["granian", "waitress"]
+
+
+@dataclass
+class Served:
+    """A running `ollama-mock` process and its port."""
+
+    process: subprocess.Popen[str]
+    port: int
+
+    def stop(self, how: signal.Signals = signal.SIGTERM, timeout: float = 10) -> str:
+        """Signal the server, wait for it (at most `timeout` seconds) and return what it wrote to stderr."""
+        self.process.send_signal(how)
+        _, errors = self.process.communicate(timeout=timeout)
+        return errors
+
+
+@contextmanager
+def serve_mock(server: str, *arguments: str) -> Iterator[Served]:
+    """Start `ollama-mock --port 0 --server SERVER ARGUMENTS`, wait until it accepts, stop it afterwards."""
+    with subprocess.Popen(
+        [*MOCK, "--port", "0", "--server", server, *arguments], stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stderr is not None
+        found = re.search(r"http://127\.0\.0\.1:(\d+)", process.stderr.readline())
+        assert found, "the mock says where it serves"
+        served = Served(process, int(found.group(1)))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", served.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        try:
+            yield served
+        finally:
+            if process.poll() is None:
+                served.stop()

@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: mock test lint typecheck bench fuzz clients clean
+.PHONY: mock test lint typecheck bench fuzz clients heavy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench: $(STAMP) ## figures: the mock against Prism with wrk (installs wrk and Pr
 fuzz: $(STAMP) ## long Schemathesis runs over both documents and the contract suite
 	OLLAMA_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest tests/test_fuzz_mock.py tests/test_contract_suite.py \
 		--contract-max-examples 1000 $(ARGS)
+
+heavy: $(STAMP) ## the long variants left out of `make test` (another signal, another environment)
+	$(BIN)/python -m pytest -m heavy $(ARGS)
 
 clients: $(STAMP) ## real client libraries (ollama-js, from npm) against the mock
 	npm install --silent --no-audit --no-fund --prefix tests/clients

@@ -243,6 +243,22 @@ def main() -> int:
         process, _, _ = start(mock_command(port, one, "granian"), f"http://127.0.0.1:{port}/api/ps")
         try:
             costs = measure_input_costs(f"http://127.0.0.1:{port}")
+            process.terminate()
+            process.wait(timeout=10)
+            process, _, _ = start(mock_command(port, one, "granian"), f"http://127.0.0.1:{port}/api/ps")
+            proxy_port = free_port()
+            proxy = [str(Path(sys.executable).with_name("ollama-contract")), "proxy", "--quiet"]
+            proxy += ["--upstream", f"http://127.0.0.1:{port}", "--port", str(proxy_port)]
+            results.append(
+                measure(
+                    "ollama-contract proxy -> the granian mock",
+                    proxy,
+                    proxy_port,
+                    arguments.seconds,
+                    arguments.connections,
+                    1,
+                )
+            )
         finally:
             stop(process)
         if prism_available:

@@ -10,7 +10,9 @@ from typing import Any
 
 import schemathesis
 
-from .rules import Version, content_type_problem, ps_problems, server_time
+from ollama_contract_kit.openapi.releases import Version
+
+from .rules import content_type_problem, ps_problems, server_time
 
 OLLAMA_PATHS = frozenset(
     {"/", "/api/version", "/api/tags", "/api/ps", "/api/generate", "/api/chat", "/api/show", "/api/embed",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ollama_contract_kit.client import InvalidHeaders, InvalidURL, base_url
 from ollama_contract_kit.client.arguments import command_parser, positive_number, seconds, whole_number
-from ollama_contract_kit.client.console import INTERRUPTED, run_command
+from ollama_contract_kit.client.console import INTERRUPTED, run_command, stop_on_signals
 from ollama_contract_kit.client.files import check_writable
 from ollama_contract_kit.client.headers import parse_headers
 from ollama_contract_kit.openapi import spec_path
@@ -28,12 +28,17 @@ EXIT_CODES = """exit codes:
   2  usage error (bad argument, headers, URL, or a report path that cannot be written)
   3  nothing could be checked: unreachable, credentials refused, or not Ollama at this URL
   130  interrupted (Ctrl-C, SIGTERM): the server was restored; reports say INTERRUPTED"""
+PROXY_EXIT_CODES = """exit codes (on SIGINT/SIGTERM, after the summary and the reports):
+  0  the server broke no rule in the traffic seen (the app's own mistakes do not count)
+  1  the server broke a rule (each violation was printed as it happened)
+  2  usage error (bad argument, headers, URL, a report path that cannot be written, a port in use)
+  3  the upstream is unreachable at start"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `ollama-contract`."""
     parser = command_parser("ollama-contract", "Check that a server speaks Ollama's /api/ps contract.", EXIT_CODES)
-    commands = parser.add_subparsers(dest="command", metavar="{verify,spec}")
+    commands = parser.add_subparsers(dest="command", metavar="{verify,proxy,spec}")
     verify = commands.add_parser(
         "verify",
         help="check a server (live Ollama, an Ollama-compatible server, a proxy, or the mock)",
@@ -74,6 +79,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=TIMEOUT_SECONDS,
         help=f"seconds to wait for each answer (default {TIMEOUT_SECONDS:g})",
     )
+    proxy = commands.add_parser(
+        "proxy",
+        help="a transparent proxy in front of a server, judging the traffic your app sends it",
+        description="Forward everything to --upstream unchanged, stream answers back as they arrive, and judge "
+        "each answer and the lifecycle the traffic shows with verify's rules. Sends no request of its own "
+        "but one GET /api/version.",
+        epilog=PROXY_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    proxy.add_argument("--upstream", required=True, help="the server, may include a path prefix (http://host/ollama)")
+    proxy.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    proxy.add_argument("--port", type=whole_number(0, 65535), default=11435, help="port (default 11435)")
+    proxy.add_argument(
+        "--headers",
+        help="headers added upstream: JSON, a .json file, or quoted pseudo-JSON (default $OLLAMA_HEADERS)",
+    )
+    proxy.add_argument(
+        "--grace",
+        type=seconds(allow_zero=False),
+        default=UNLOAD_GRACE_SECONDS,
+        help=f"seconds an unloaded model may stay in /api/ps (default {UNLOAD_GRACE_SECONDS:g})",
+    )
+    proxy.add_argument("--junit-xml", type=Path, help="write a JUnit XML report here when stopped")
+    proxy.add_argument("--json", type=Path, dest="json_path", help="write a JSON report here when stopped")
+    proxy.add_argument("--quiet", action="store_true", help="print only the summary, not each violation")
     spec = commands.add_parser("spec", help="print the path of the contract's OpenAPI document")
     which = spec.add_mutually_exclusive_group()
     which.add_argument("--control", action="store_true", help="the mock's control API instead of Ollama's API")
@@ -86,14 +116,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
     if arguments.command is None:
-        parser.error("choose a command: verify (check a server) or spec (print the contract's path)")
+        parser.error(
+            "choose a command: verify (check a server), proxy (judge the traffic to one) "
+            "or spec (print the contract's path)"
+        )
     if arguments.command == "spec":
         print(spec_path("control" if arguments.control else "openai" if arguments.openai else "ollama"))
         return 0
+    option = "--url" if arguments.command == "verify" else "--upstream"
     try:
-        url = base_url(arguments.url)
+        url = base_url(arguments.url if arguments.command == "verify" else arguments.upstream)
     except InvalidURL as error:
-        parser.exit(2, f"ollama-contract: --url: {error}\n")
+        parser.exit(2, f"ollama-contract: {option}: {error}\n")
     try:
         if arguments.headers is not None:
             headers = parse_headers(arguments.headers, "--headers")
@@ -108,7 +142,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Hypothesis caches data under ./.hypothesis by default: keep the user's folder clean.
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ollama-contract-kit" / "hypothesis"
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache))
+    if arguments.command == "proxy":
+        return _proxy(arguments, url, headers)
     return run_command("ollama-contract", lambda: _verify(arguments, url, headers))
+
+
+def _proxy(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> int:
+    from ollama_contract_kit.openapi.releases import parse_version
+
+    from .proxy import ProxyError, ProxySettings, serve_proxy, upstream_version, verification_of
+    from .report import render_result
+    from .traffic import TrafficJudge
+
+    settings = ProxySettings(upstream=url, headers=headers, quiet=arguments.quiet)
+    started = time.monotonic()
+    stop_on_signals()
+    try:
+        version = upstream_version(settings)
+    except ProxyError as error:
+        print(f"ollama-contract proxy: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("ollama-contract proxy: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    judge = TrafficJudge(parse_version(version) if version else None, arguments.grace)
+    print(f"ollama-contract proxy: upstream Ollama {version or '(version unknown: newest rules)'}", flush=True)
+    try:
+        serve_proxy(settings, arguments.host, arguments.port, judge)
+    except ProxyError as error:
+        print(f"ollama-contract proxy: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        pass
+    verification = verification_of(judge, url, version, time.monotonic() - started)
+    server = [v for v in judge.tally.violations if v.side == "server"]
+    app = [v for v in judge.tally.violations if v.side == "app"]
+    print(
+        f"\nollama-contract proxy: stopped after {judge.tally.exchanges} exchanges; "
+        f"{len(server)} broken rules by the server, {len(app)} mistakes by the app",
+        flush=True,
+    )
+    for result in verification.results:
+        print("\n".join(render_result(result)))
+    print("DOES NOT CONFORM" if server else "CONFORMS (in the traffic seen)", flush=True)
+    _write_reports(arguments, verification)
+    return 1 if server else 0
 
 
 def _verify(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> int:

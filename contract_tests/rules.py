@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from ollama_contract_kit.openapi.releases import CHANGES, Version, has
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
-Version = tuple[int, ...]
-
-#: The first Ollama version whose /api/ps lists the latest expiry first (0.1.38 to 0.1.48 kept no order).
-SORTED_SINCE: Version = (0, 1, 49)
-#: The first version whose router answers a wrong method 405 (with `Allow`) instead of 404.
-METHOD_NOT_ALLOWED_SINCE: Version = (0, 7, 0)
-#: The first version that answers an empty-prompt load `done_reason: "load"` and a `keep_alive: 0` one
-#: `"unload"` (the unload path of `ollama stop`); older ones load with keep-alive 0, then expire the model.
-LOAD_UNLOAD_REASONS_SINCE: Version = (0, 3, 11)
-#: What development builds are taken for: they say `0.0.0` whatever their age, and are held to the newest rules.
-DEVELOPMENT_BUILD: Version = (sys.maxsize,)
-#: Optional fields of a running model that Ollama sends on every model from a version on.
-ALWAYS_SENT_SINCE: dict[str, Version] = {"size_vram": (0, 1, 42), "context_length": (0, 9, 7)}
+#: Optional fields of a running model that Ollama sends on every model from a release on.
+ALWAYS_SENT: dict[str, str] = {"size_vram": "ps_struct", "context_length": "ps_context_length"}
 #: How long past its expiry a model may stay listed while the runner stops.
 DEFAULT_EXPIRY_GRACE_SECONDS = 60.0
 
@@ -56,11 +45,12 @@ def ps_problems(
 ) -> list[str]:
     """Every broken rule of an `/api/ps` body (schema-valid or not), each naming model, field and values.
 
-    `version` is the server's (from /api/version): fields that version always sends are required, and
-    the order rule applies from `SORTED_SINCE` on. An unknown version is held to the order rule only.
+    `version` is the server's (from /api/version): fields that release always sends are required, and
+    the order rule applies from the release that sorts (`releases.CHANGES`). An unknown version is held
+    to the order rule only.
     """
-    ordered = version is None or version >= SORTED_SINCE
-    always_sent = [name for name, since in ALWAYS_SENT_SINCE.items() if version is not None and version >= since]
+    ordered = has(version, "ps_sorted")
+    always_sent = [name for name, change in ALWAYS_SENT.items() if version is not None and has(version, change)]
     models = body.get("models") if isinstance(body, Mapping) else None
     if not isinstance(models, list):
         return []
@@ -71,7 +61,7 @@ def ps_problems(
         label = _label(index, model)
         for name in always_sent:
             if name not in model:
-                since = ".".join(map(str, ALWAYS_SENT_SINCE[name]))
+                since = ".".join(map(str, CHANGES[ALWAYS_SENT[name]].since))
                 problems.append(f"{label}: no {name}; Ollama sends it on every model since {since}")
         if model.get("name") != model.get("model"):
             problems.append(f"{label}: name {model.get('name')!r} differs from model {model.get('model')!r}")

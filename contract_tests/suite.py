@@ -18,6 +18,7 @@ import schemathesis
 from hypothesis import settings
 
 from ollama_contract_kit.openapi import spec_path, validator_for
+from ollama_contract_kit.openapi.releases import CHANGES, ROUTE_CHANGES
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
 from . import checks  # noqa: F401  (registers the kit's Schemathesis checks)
@@ -34,7 +35,7 @@ from .lifecycle import (
     running,
 )
 from .profile import suite_settings
-from .rules import LOAD_UNLOAD_REASONS_SINCE, content_type_problem, ps_problems, server_time
+from .rules import content_type_problem, ps_problems, server_time
 from .target import ContractTarget
 
 #: The read-only operations, the only ones a live server gets (no per-operation settings: see checks_for).
@@ -53,6 +54,15 @@ NO_SUCH_MODEL = "ollama-contract-kit-no-such-model:0"
 @settings(parent=suite_settings())
 def test_read_only_operation_conforms(case: Any, contract_target: ContractTarget) -> None:
     """Schemathesis: every built-in check and the kit's, positive and negative data."""
+    added_by = ROUTE_CHANGES.get(case.path)
+    if added_by is not None and not contract_target.has(added_by):
+        answer = contract_target.request(case.method, case.path)
+        assert answer.status == 404 and answer.body.strip() == b"404 page not found", (
+            f"{case.method} {answer.url}: this release had no {case.path} "
+            f"(since {'.'.join(map(str, CHANGES[added_by].since))}): expected 404 page not found, "
+            f"got {answer.status} {answer.excerpt()}"
+        )
+        return
     contract_target.call_and_validate(case)
 
 
@@ -150,7 +160,7 @@ def test_load_lists_the_model_with_a_matching_expiry(contract_target: ContractTa
     body = answer.json()
     problems = [str(p) for p in validator_for("ollama", "GenerateResponse").problems(body)]
     assert not problems, f"load answer {answer.excerpt()}: {problems}"
-    expected_reason = "load" if contract_target.at_least(LOAD_UNLOAD_REASONS_SINCE) else body.get("done_reason")
+    expected_reason = "load" if contract_target.has("load_unload_reasons") else body.get("done_reason")
     assert body.get("done") is True and body.get("done_reason") == expected_reason, (
         f"load answer {answer.excerpt()}: expected done true and done_reason {expected_reason!r}"
     )
@@ -172,7 +182,7 @@ def test_unload_removes_the_model_within_grace(contract_target: ContractTarget, 
     load(contract_target, probe.name, PROBE_KEEP_ALIVE_SECONDS)
     answer = contract_target.request("POST", "/api/generate", {"model": probe.name, "keep_alive": 0})
     assert answer.status == 200, f"POST {answer.url} (unload {probe.name}) answered {answer.status}: {answer.excerpt()}"
-    if contract_target.at_least(LOAD_UNLOAD_REASONS_SINCE):
+    if contract_target.has("load_unload_reasons"):
         assert answer.json().get("done_reason") == "unload", f"unload answer {answer.excerpt()}"
     entry = _poll(contract_target, probe.name, present=False)
     assert entry is None, f"{probe.name} is still listed {contract_target.grace_seconds:g} s after its unload: {entry}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import threading
 import time
 from collections.abc import Mapping
@@ -17,10 +16,10 @@ from schemathesis.specs.openapi.checks import unsupported_method
 
 from ollama_contract_kit.client.api import transport_failure_reason
 from ollama_contract_kit.client.headers import mask_text
+from ollama_contract_kit.openapi.releases import Version, has, parse_version
 
 from .checks import check_ps_rules, ollama_ps_rules
 from .defaults import LIVE_REQUESTS_PER_SECOND, TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS
-from .rules import DEVELOPMENT_BUILD, METHOD_NOT_ALLOWED_SINCE, Version
 
 
 @dataclass(frozen=True)
@@ -80,19 +79,16 @@ class ContractTarget:
     def version(self) -> Version | None:
         """The server's version from `/api/version` (`(0, 12, 3)`), `DEVELOPMENT_BUILD` for `0.0.0`, or None."""
         data = self.request("GET", "/api/version").json_or_none()
-        text = str(data.get("version", "")) if isinstance(data, dict) else ""
-        numbers = re.match(r"^v?(\d+)\.(\d+)\.(\d+)", text)
-        version = tuple(int(part) for part in numbers.groups()) if numbers else None
-        return DEVELOPMENT_BUILD if version == (0, 0, 0) else version
+        return parse_version(str(data.get("version", ""))) if isinstance(data, dict) else None
 
-    def at_least(self, version: Version) -> bool:
-        """True when the server is `version` or newer, or does not say (held to the newest rules)."""
-        return self.version is None or self.version >= version
+    def has(self, change: str) -> bool:
+        """True when the server's release has `change` (`releases.CHANGES`), or it does not say (newest rules)."""
+        return has(self.version, change)
 
     @property
     def routes_wrong_methods_to_404(self) -> bool:
         """True for servers before Ollama 0.7, whose router answered 404 where newer ones answer 405."""
-        return not self.at_least(METHOD_NOT_ALLOWED_SINCE)
+        return not self.has("method_not_allowed")
 
     def call_and_validate(self, case: Any) -> Any:
         """Send a Schemathesis case and run every check (built-in and the kit's) on the answer."""

@@ -16,13 +16,14 @@ from ollama_contract_kit.client.console import run_command
 from ollama_contract_kit.client.errors import OllamaClientError
 from ollama_contract_kit.client.files import check_writable
 from ollama_contract_kit.client.headers import parse_headers
+from ollama_contract_kit.openapi.releases import NEWEST, OLDEST
 
 from .app import create_app
 from .config import DEFAULT_MAX_BODY, MockConfig
 from .server import DEFAULT_THREADS, MockServerError
 from .serving.faults import Fault, FaultError, parse_fault_option
 from .serving.servers import GRANIAN_THREADS, SERVERS, default_server, reserve_port, serve_granian, serve_waitress
-from .world.fixtures import FixtureError, read_fixture_file
+from .world.fixtures import FixtureError, read_fixture_file, version_problems
 
 EXIT_CODES = """exit codes:
   0  stopped cleanly (SIGINT/SIGTERM)
@@ -63,6 +64,13 @@ def _timezone(text: str) -> tzinfo | None:
         ) from None
 
 
+def _release(text: str) -> str:
+    problems = version_problems(text.strip(), "")
+    if problems:
+        raise argparse.ArgumentTypeError(problems[0].removeprefix(": "))
+    return text.strip()
+
+
 def _fault(text: str) -> Fault:
     try:
         return parse_fault_option(text)
@@ -92,6 +100,14 @@ def serve_parser() -> argparse.ArgumentParser:
         "--origins",
         default=os.environ.get("OLLAMA_ORIGINS", ""),
         help="extra allowed CORS origins, comma-separated, like OLLAMA_ORIGINS (default $OLLAMA_ORIGINS)",
+    )
+    parser.add_argument(
+        "--ollama-version",
+        type=_release,
+        default=None,
+        metavar="V",
+        help=f"speak as Ollama release V (its /api/version and wire format), {'.'.join(map(str, OLDEST))} "
+        f"to {NEWEST} (default: the fixture's version, else {NEWEST})",
     )
     parser.add_argument(
         "--timezone",
@@ -226,6 +242,7 @@ def serve(argv: Sequence[str]) -> int:
         unload_delay=arguments.unload_delay,
         max_loaded=arguments.max_loaded,
         pull_seconds=arguments.pull_seconds,
+        ollama_version=arguments.ollama_version,
         max_body=arguments.max_body,
         faults=tuple(arguments.fault),
         log_requests=not arguments.quiet,

@@ -39,6 +39,8 @@ class MockConfig:
     max_loaded: int | None = None
     #: Seconds the download of a pull (or a push's upload) takes, spread over its progress lines; 0 is instant.
     pull_seconds: float = 0.0
+    #: Speak as this Ollama release (`0.1.40`): its `/api/version` and wire format; None keeps the world's.
+    ollama_version: str | None = None
     #: Refuse request bodies larger than this many bytes with 413 (blob uploads, streamed and hashed, excepted).
     max_body: int = DEFAULT_MAX_BODY
     #: Faults in force from the start.

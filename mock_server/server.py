@@ -173,7 +173,8 @@ class MockOllama:
 
     def running(self) -> list[dict[str, Any]]:
         """What `/api/ps` lists now."""
-        return [ps_entry(running) for running in self.state.world.listing().models]
+        world = self.state.world
+        return [ps_entry(running, world.release) for running in world.listing().models]
 
     def now(self) -> str:
         """The mock's current time, as Ollama writes times."""

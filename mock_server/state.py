@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .config import MockConfig
@@ -13,7 +13,7 @@ from .serving.faults import FaultBook
 from .serving.requestlog import RequestLog
 from .world import card
 from .world.clock import Clock
-from .world.fixtures import WorldDocument, default_fixture, read_fixture_file
+from .world.fixtures import WorldDocument, default_fixture, read_fixture_file, version_problems
 from .world.world import World
 
 
@@ -30,7 +30,13 @@ class MockState:
     def __init__(self, config: MockConfig) -> None:
         self.config = config
         self.clock = Clock(config.timezone)
-        self.initial = config.world or (read_fixture_file(config.fixtures) if config.fixtures else default_fixture())
+        initial = config.world or (read_fixture_file(config.fixtures) if config.fixtures else default_fixture())
+        if config.ollama_version is not None:
+            problems = version_problems(config.ollama_version, "ollama_version")
+            if problems:
+                raise ValueError(problems[0])
+            initial = replace(initial, version=config.ollama_version)
+        self.initial = initial
         self.world = World(self.clock, unload_delay_seconds=config.unload_delay, max_loaded=config.max_loaded)
         self.faults = FaultBook(config.faults)
         self.requests = RequestLog(config.token)
@@ -85,7 +91,8 @@ class MockState:
             return cached.body
         with self._ps_lock:
             listing = self.world.listing()
-            body = go_json({"models": [ps_entry(model) for model in listing.models]})
+            release = self.world.release
+            body = go_json({"models": [ps_entry(model, release) for model in listing.models]})
             valid_until = min((model.listed_until for model in listing.models), default=None)
             self._ps_cache = _CachedBody(listing.generation, valid_until, body)
             return body

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ollama_contract_kit.mock_server import MockOllama
+from ollama_contract_kit.openapi.releases import profiles
 
 Headers = list[tuple[str, str]]
 ResponseRewrite = Callable[[str, str, str, Headers, bytes], tuple[str, Headers, bytes]]
@@ -294,12 +295,6 @@ BROKEN = [
 ]
 
 
-def _zero_size_vram_omitted(model: dict[str, Any]) -> None:
-    """Ollama 0.1.38 to 0.1.41 left `size_vram` out when it was 0 (CPU only)."""
-    if model["size_vram"] == 0:
-        model.pop("size_vram")
-
-
 _ONE_MODEL = {
     "models": [
         {
@@ -317,37 +312,6 @@ _ONE_MODEL = {
         },
     ],
 }
-
-
-def _old_ollama(version: str, unordered: bool = False) -> ResponseRewrite:
-    """An Ollama before 0.7 (no context_length, 404 where newer routers answer 405); before 0.1.49, unsorted."""
-    old_reasons = tuple(map(int, version.split("."))) < (0, 3, 11)
-
-    def rewrite(method: str, path: str, status: str, headers: Headers, body: bytes) -> tuple[str, Headers, bytes]:
-        if path == "/api/version" and status.startswith("200"):
-            return status, headers, json.dumps({"version": version}).encode()
-        if status.startswith("405"):
-            return "404 Not Found", [("Content-Type", "text/plain")], b"404 page not found"
-        if (
-            path == "/api/generate"
-            and status.startswith("200")
-            and b'"done_reason":"' in body
-            and old_reasons
-            and b"\n" not in body
-        ):
-            answer = json.loads(body)  # before 0.3.11: no done_reason on load, and unload answered as a load
-            answer.pop("done_reason")
-            body = json.dumps(answer, separators=(",", ":")).encode()
-        if path == "/api/ps" and status.startswith("200"):
-            data = json.loads(body)
-            for model in data["models"]:
-                model.pop("context_length")
-            if unordered:
-                data["models"].sort(key=lambda model: model["expires_at"][:19])  # earliest first, on this mock
-            body = json.dumps(data, separators=(",", ":")).encode()
-        return status, headers, body
-
-    return rewrite
 
 
 def _tags_body(change: Callable[[dict[str, Any]], None]) -> ResponseRewrite:
@@ -432,8 +396,8 @@ _ONE_AT_A_TIME_WORLD = {
 
 VALID = [
     Server("the default world"),
-    Server("Ollama 0.6: 404 for wrong methods, no context_length", on_response=_old_ollama("0.6.8")),
-    Server("Ollama 0.1.45: /api/ps in no particular order", on_response=_old_ollama("0.1.45", unordered=True)),
+    # Every release profile of the mock (openapi/releases.py): verify judges each by its own release.
+    *(Server(f"Ollama {release} profile", settings={"ollama_version": release}) for release in profiles()),
     Server("tags without capabilities (embedding models guessed)", on_response=_tags_body(_without_capabilities)),
     Server(
         "smallest model refuses generate, tags without capabilities",
@@ -451,15 +415,9 @@ VALID = [
     Server("zone +05:30", settings={"timezone": timezone(timedelta(hours=5, minutes=30))}),
     Server("zone -07:00", settings={"timezone": timezone(timedelta(hours=-7))}),
     Server(
-        "Ollama 0.1.40: no context_length, no size_vram when 0",
-        on_response=chain(_old_ollama("0.1.40"), each_model(_zero_size_vram_omitted)),
-    ),
-    Server(
-        "Ollama 0.1.38: tags struct with modified_at, unordered",
-        on_response=chain(
-            _old_ollama("0.1.38", unordered=True),
-            each_model(lambda m: [_zero_size_vram_omitted(m), m.update(modified_at="0001-01-01T00:00:00Z")]),
-        ),
+        "Ollama 0.1.38 profile, CPU only: modified_at, no size_vram",
+        settings={"ollama_version": "0.1.38"},
+        world={**_ONE_MODEL, "running": [{"model": "smollm2:360m", "size_vram": 0, "keep_alive": "1h"}]},
     ),
     Server(
         "nanosecond fractions",

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from ollama_contract_kit.contract_tests.rules import DEVELOPMENT_BUILD, content_type_problem, ps_problems, server_time
+from ollama_contract_kit.contract_tests.rules import content_type_problem, ps_problems, server_time
+from ollama_contract_kit.openapi.releases import DEVELOPMENT_BUILD
 
 from .conftest import load_json, real_captures
 

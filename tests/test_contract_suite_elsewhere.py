@@ -24,7 +24,9 @@ def _readme_block(first_line: str) -> str:
     raise AssertionError(f"README has no python block starting with {first_line!r}")
 
 
-@pytest.mark.parametrize("environment", [{}, CI_ENVIRONMENT], ids=["local", "ci-runner"])
+@pytest.mark.parametrize(
+    "environment", [{}, pytest.param(CI_ENVIRONMENT, marks=pytest.mark.heavy)], ids=["local", "ci-runner"]
+)
 def test_readme_setup_runs_the_suite_against_the_mock(tmp_path: Path, environment: dict[str, str]) -> None:
     (tmp_path / "conftest.py").write_text(_readme_block("# conftest.py"), encoding="utf-8")
     (tmp_path / "tests").mkdir()

@@ -40,7 +40,7 @@ def _probe_loads(mock: MockOllama) -> list[dict[str, object]]:
     ]
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("stop", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.heavy)])
 def test_interrupted_verify_restores_the_server_and_says_so(stop: signal.Signals, tmp_path: Path) -> None:
     with MockOllama(log_requests=False) as mock:
         mock.add_fault("*", "latency", 150)  # a slow server: the signal lands while a request is under way

@@ -28,6 +28,7 @@ class Ask:
     after_tool: bool = False  # the last message is a tool's result: answer it in words
     images: int = 0
     sees_images: bool = False
+    call_ids: bool = True  # tool calls carry an id (Ollama 0.12.10 and later)
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,8 @@ def _tool_call(ask: Ask) -> dict[str, Any]:
     function = ask.tools[0].get("function") if isinstance(ask.tools[0].get("function"), Mapping) else {}
     assert isinstance(function, Mapping)
     name = str(function.get("name") or "tool")
-    return {
-        "id": _call_id(f"{ask.model}\0{ask.text}\0{name}"),
-        "function": {"index": 0, "name": name, "arguments": example_for(function.get("parameters") or {})},
-    }
+    call = {"function": {"index": 0, "name": name, "arguments": example_for(function.get("parameters") or {})}}
+    return {"id": _call_id(f"{ask.model}\0{ask.text}\0{name}"), **call} if ask.call_ids else call
 
 
 def compose(ask: Ask) -> Reply:

@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+from ollama_contract_kit.openapi.releases import has
+
 from ..serving.responses import error_response, json_response
 from ..world.models import InstalledModel
 from .bodies import BodyError, Fields, image_count
@@ -139,7 +141,8 @@ def _validated(endpoint: Endpoint) -> tuple[dict[str, Any], InstalledModel, bool
     top = data.get("top_logprobs")
     if top is not None and not 0 <= top <= 20:
         raise Refused(400, "top_logprobs must be between 0 and 20")
-    think = think_value(data.get("think"))
+    # Before thinking existed, `think` was a field the decoder ignored.
+    think = think_value(data.get("think")) if has(state().world.release, "thinking") else None
     images = _images(endpoint, data)
     model = _model(endpoint, str(data.get("model") or ""))
     if data.get("raw") and (data.get("template") or data.get("system") or data.get("context")):
@@ -148,9 +151,19 @@ def _validated(endpoint: Endpoint) -> tuple[dict[str, Any], InstalledModel, bool
 
 
 def ask_for(model: InstalledModel, name: str, text: str, think: Any, images: int, **wanted: Any) -> Ask:
-    """The Ask of a request: thinking models think unless told not to, as Ollama's defaults."""
-    thinks = model.can("thinking") if think is None else bool(think)
-    return Ask(model=name, text=text, think=thinks, images=images, sees_images=model.can("vision"), **wanted)
+    """The Ask of a request: thinking models think unless told not to, as Ollama's defaults (and as the
+    release the mock speaks for: nothing thinks before thinking existed)."""
+    release = state().world.release
+    thinks = (model.can("thinking") if think is None else bool(think)) and has(release, "thinking")
+    return Ask(
+        model=name,
+        text=text,
+        think=thinks,
+        images=images,
+        sees_images=model.can("vision"),
+        call_ids=has(release, "tool_call_ids"),
+        **wanted,
+    )
 
 
 def serve(endpoint: Endpoint) -> Response:
@@ -168,16 +181,14 @@ def serve(endpoint: Endpoint) -> Response:
         return refused.response()
     world = state().world
     now = created_at(state().clock.now())
+    done = {"model": name, "created_at": now, **endpoint.empty_answer, "done": True}
+    reasons = has(world.release, "load_unload_reasons")  # older releases said neither
     if unloading:
         world.unload(model)
-        return json_response(
-            {"model": name, "created_at": now, **endpoint.empty_answer, "done": True, "done_reason": "unload"}
-        )
+        return json_response({**done, "done_reason": "unload"} if reasons else done)
     world.load(model, data["keep_alive"])
     if not has_input:
-        return json_response(
-            {"model": name, "created_at": now, **endpoint.empty_answer, "done": True, "done_reason": "load"}
-        )
+        return json_response({**done, "done_reason": "load"} if reasons else done)
     try:
         wanted_format = format_value(data.get("format"))
     except InvalidFormat as invalid:

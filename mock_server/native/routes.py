@@ -26,7 +26,8 @@ def version() -> Response:
 @ollama_routes.route("/api/tags", methods=["HEAD", "GET"])
 def tags() -> Response:
     """The installed models, newest first."""
-    return json_response({"models": [tags_entry(model) for model in _state().world.installed()]})
+    world = _state().world
+    return json_response({"models": [tags_entry(model, world.release) for model in world.installed()]})
 
 
 @ollama_routes.route("/api/ps", methods=["GET"])

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+from ollama_contract_kit.openapi.releases import has
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 
 from ..serving.responses import json_response
@@ -40,7 +41,7 @@ def show_body(model: InstalledModel, *, system: str | None = None) -> dict[str, 
     if model.can("vision"):
         answer["projector_info"] = {"clip.has_vision_encoder": True, "clip.vision.image_size": 336}
     answer["tensors"] = card.tensors(model)
-    if model.capabilities:
+    if model.capabilities and has(state().world.release, "show_capabilities"):
         answer["capabilities"] = list(model.capabilities)
     answer["modified_at"] = format_timestamp(model.modified_at)
     return answer

@@ -173,7 +173,7 @@ def _chat_ask() -> tuple[Ask, InstalledModel, dict[str, Any]]:
         model, name, read[-1][0], think, sum(images for _, images in read),
         format=_response_format(data), tools=tools, after_tool=str(last.get("role") or "").lower() == "tool",
     )  # fmt: skip
-    return ask, model, data
+    return replace(ask, call_ids=True), model, data  # the /v1 layer always gave its tool calls ids
 
 
 def _chunk(base: dict[str, Any], delta: dict[str, Any], finish: str | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import BadHost, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from ollama_contract_kit.client.headers import mask_secret
+from ollama_contract_kit.openapi.releases import ROUTE_CHANGES, has
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 
 from ..control import CONTROL_PREFIX
@@ -72,6 +73,9 @@ def install_pipeline(app: Flask, state: MockState) -> None:
             return unauthorized
         if path.startswith(CONTROL_PREFIX + "/") or path == CONTROL_PREFIX:
             return None
+        added_by = ROUTE_CHANGES.get(path)
+        if added_by is not None and not has(state.world.release, added_by):
+            return not_found()  # the release the mock speaks for did not have this route yet
         return _fire_faults(state, path)
 
     @app.after_request
@@ -93,7 +97,13 @@ def install_pipeline(app: Flask, state: MockState) -> None:
     )
     app.register_error_handler(NotFound, lambda _: not_found())
     app.register_error_handler(RequestEntityTooLarge, lambda _: _too_large(config.max_body))
-    app.register_error_handler(MethodNotAllowed, lambda error: method_not_allowed(error.valid_methods or ()))
+    app.register_error_handler(MethodNotAllowed, lambda error: _wrong_method(state, error))
+
+
+def _wrong_method(state: MockState, error: MethodNotAllowed) -> Response:
+    if not has(state.world.release, "method_not_allowed"):
+        return not_found()
+    return method_not_allowed(error.valid_methods or ())
 
 
 def _too_large(limit: int) -> Response:

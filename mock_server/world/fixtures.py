@@ -13,6 +13,7 @@ from typing import Any
 
 from ollama_contract_kit.openapi import validator_for
 from ollama_contract_kit.openapi.loader import parse_yaml
+from ollama_contract_kit.openapi.releases import NEWEST, OLDEST, parse_version
 from ollama_contract_kit.openapi.timestamps import format_timestamp, parse_timestamp
 
 from .durations import KeepAliveError, parse_keep_alive
@@ -21,7 +22,7 @@ from .names import parse_model_name
 
 #: The default world shipped inside the package.
 DEFAULT_FIXTURE = "default_world.yaml"
-DEFAULT_VERSION = "0.33.0"
+DEFAULT_VERSION = NEWEST
 DEFAULT_CONTEXT_LENGTH = 4096
 
 
@@ -123,7 +124,7 @@ def build_world_document(data: Any, source: str, validate_schema: bool = True) -
     models, problems = _installed_models(data["models"], "$.models")
     running, running_problems = _running_seeds(data.get("running", []), models)
     registry, registry_problems = _installed_models(data.get("registry", []), "$.registry")
-    problems += running_problems + registry_problems
+    problems += running_problems + registry_problems + version_problems(data.get("version", DEFAULT_VERSION))
     if problems:
         raise FixtureError(source, problems)
     return WorldDocument(
@@ -132,6 +133,17 @@ def build_world_document(data: Any, source: str, validate_schema: bool = True) -
         running=running,
         registry=tuple(registry.values()),
     )
+
+
+def version_problems(version: str, where: str = "$.version") -> list[str]:
+    """Why `version` is no release the mock can speak as (empty when it is one)."""
+    release = parse_version(version)
+    if release is None:
+        return [f"{where}: {version!r} is not an Ollama release like 0.12.3"]
+    if release < OLDEST:
+        oldest = ".".join(map(str, OLDEST))
+        return [f"{where}: {version} is older than {oldest}, the first release with /api/ps"]
+    return []
 
 
 def _installed_models(entries: list[Mapping[str, Any]], where_list: str) -> tuple[dict[str, InstalledModel], list[str]]:

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from ollama_contract_kit.openapi.releases import Version, has, parse_version
+
 from .clock import Clock
 from .durations import DEFAULT_KEEP_ALIVE_SECONDS
 from .models import InstalledModel, RunningModel
@@ -51,6 +53,8 @@ class World:
         self._running: dict[str, RunningModel] = {}
         self._next_expiry: datetime | None = None
         self.version = ""
+        #: `version` as a release (`(0, 1, 42)`): what the mock speaks like (`releases.CHANGES`).
+        self.release: Version | None = None
         self.generation = 0
 
     # -- what is installed -------------------------------------------------------------------------
@@ -65,6 +69,7 @@ class World:
             self._running = {}
             self._next_expiry = None
             self.version = version
+            self.release = parse_version(version)
             self.generation += 1
 
     def installed(self) -> tuple[InstalledModel, ...]:
@@ -166,10 +171,13 @@ class World:
             self.generation += 1
 
     def listing(self) -> Listing:
-        """The running models now, latest expiry first (whole seconds, then load order)."""
+        """The running models now, latest expiry first (whole seconds, then load order); in load order
+        for a release that did not sort yet."""
         with self._lock:
             self._expire(self.clock.now())
-            models = sorted(self._running.values(), key=lambda m: int(m.expires_at.timestamp()), reverse=True)
+            models = list(self._running.values())
+            if has(self.release, "ps_sorted"):
+                models.sort(key=lambda m: int(m.expires_at.timestamp()), reverse=True)
             return Listing(generation=self.generation, models=tuple(models))
 
     def _note_expiry(self, listed_until: datetime) -> None:

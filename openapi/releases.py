@@ -1,0 +1,124 @@
+"""How Ollama's wire format changed from release to release: the one table the mock, `verify` and
+the proxy read, so the three cannot disagree about what a given release sends.
+
+Each change names the first release that has it and the commit in ollama/ollama that made it; a
+server older than that behaves as described in `before`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+
+Version = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of the wire format: from `since` on, `after`; before it, `before`."""
+
+    since: Version
+    after: str
+    before: str
+    source: str
+
+
+#: Every change of what `/api/ps`, routing and the lifecycle answers look like, oldest first.
+CHANGES: dict[str, Change] = {
+    "ps": Change(
+        (0, 1, 38),
+        "GET /api/ps lists the running models",
+        "no /api/ps: 404",
+        "684598880",
+    ),
+    "ps_struct": Change(
+        (0, 1, 42),
+        "/api/ps sends size_vram on every model (0 on CPU) and no modified_at",
+        'ps entries carry modified_at "0001-01-01T00:00:00Z" and omit size_vram when it is 0',
+        "4bf1da494",
+    ),
+    "ps_sorted": Change(
+        (0, 1, 49),
+        "/api/ps lists the latest expiry first",
+        "/api/ps keeps no order",
+        "642cee134",
+    ),
+    "load_unload_reasons": Change(
+        (0, 3, 11),
+        'an empty-prompt load answers done_reason "load", a keep_alive 0 one "unload"',
+        "load and unload answers carry no done_reason (the unload loads with keep-alive 0, then expires)",
+        "abed273de",
+    ),
+    "show_capabilities": Change(
+        (0, 6, 4),
+        "/api/show says the model's capabilities",
+        "no capabilities in /api/show",
+        "e172f095b",
+    ),
+    "method_not_allowed": Change(
+        (0, 7, 0),
+        "a wrong method gets 405 with Allow",
+        "a wrong method gets 404 page not found",
+        "4090aca97",
+    ),
+    "thinking": Change(
+        (0, 9, 0),
+        "generate and chat think (think, thinking, message.thinking)",
+        "think is ignored and nothing thinks",
+        "5f57b0ef4",
+    ),
+    "ps_context_length": Change(
+        (0, 9, 7),
+        "/api/ps sends context_length",
+        "no context_length in /api/ps",
+        "34088dbcf",
+    ),
+    "tool_call_ids": Change(
+        (0, 12, 10),
+        "tool calls carry an id",
+        "tool calls carry no id",
+        "809b9c68f",
+    ),
+    "status": Change(
+        (0, 16, 2),
+        "GET /api/status says the cloud status",
+        "no /api/status: 404",
+        "948de6bbd",
+    ),
+    "tags_capabilities": Change(
+        (0, 30, 0),
+        "/api/tags says each model's capabilities (0.9.1 added it and took it back the same day)",
+        "no capabilities in /api/tags",
+        "4b2d52996",
+    ),
+}
+#: Routes added after /api/ps existed, and the change that added each: older releases answer 404.
+ROUTE_CHANGES: dict[str, str] = {"/api/status": "status"}
+#: The oldest release the kit speaks for: the first with /api/ps.
+OLDEST: Version = CHANGES["ps"].since
+#: The newest release the facts describe: what the mock speaks unless told otherwise.
+NEWEST = "0.33.0"
+#: What development builds are taken for: they say `0.0.0` whatever their age, and get the newest rules.
+DEVELOPMENT_BUILD: Version = (sys.maxsize,)
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
+
+
+def parse_version(text: str) -> Version | None:
+    """`(0, 12, 3)` for `0.12.3` (a `v` prefix and a suffix like `-rc1` allowed); DEVELOPMENT_BUILD for
+    `0.0.0`; None for text that is no version."""
+    numbers = _VERSION.match(text.strip())
+    if numbers is None:
+        return None
+    version = tuple(int(part) for part in numbers.groups())
+    return DEVELOPMENT_BUILD if version == (0, 0, 0) else version
+
+
+def has(version: Version | None, change: str) -> bool:
+    """True when a server of `version` has `change`; an unknown version is held to the newest rules."""
+    return version is None or version >= CHANGES[change].since
+
+
+def profiles() -> list[str]:
+    """The releases where something changed, and the newest: one profile each."""
+    return [".".join(map(str, change.since)) for change in CHANGES.values()] + [NEWEST]

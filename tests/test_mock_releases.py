@@ -1,0 +1,139 @@
+"""Release profiles: at each release the table in openapi/releases.py names, the mock's `/api/ps`,
+routing and lifecycle answers are that release's (verify passing at each is in test_verify_selftest)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from ollama_contract_kit.mock_server import MockConfig, create_app
+from ollama_contract_kit.openapi.releases import CHANGES, NEWEST, parse_version, profiles
+
+from .conftest import REPO
+
+
+def _speaks(release: str, change: str) -> bool:
+    version = parse_version(release)
+    assert version is not None
+    return version >= CHANGES[change].since
+
+
+@pytest.fixture(params=profiles())
+def release(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def client(release: str) -> Iterator[FlaskClient]:
+    app = create_app(MockConfig(ollama_version=release, log_requests=False))
+    state = app.extensions["ollama_mock"]
+    state.clock.freeze()
+    with app.test_client() as client:
+        client.put("/_mock/world", json={**client.get("/_mock/world").get_json(), "running": []})
+        yield client
+
+
+def _ps(client: FlaskClient) -> list[dict[str, Any]]:
+    return list(client.get("/api/ps").get_json()["models"])
+
+
+def test_version_is_the_release(client: FlaskClient, release: str) -> None:
+    assert client.get("/api/version").get_json() == {"version": release}
+
+
+def test_ps_entries_have_the_fields_of_the_release(client: FlaskClient, release: str) -> None:
+    world = client.get("/_mock/world").get_json()
+    world["running"] = [
+        {"model": "llama3.2:latest", "keep_alive": "1h"},
+        {"model": "smollm2:360m", "keep_alive": "1h", "size_vram": 0},
+    ]
+    client.put("/_mock/world", json={**world, "version": release})
+    by_name = {entry["name"]: entry for entry in _ps(client)}
+    gpu, cpu = by_name["llama3.2:latest"], by_name["smollm2:360m"]
+    if _speaks(release, "ps_struct"):
+        assert "modified_at" not in gpu and cpu["size_vram"] == 0
+        assert list(gpu)[:2] == ["name", "model"] and list(gpu)[2] == "size"
+    else:
+        assert list(gpu)[:4] == ["name", "model", "modified_at", "size"]
+        assert gpu["modified_at"] == "0001-01-01T00:00:00Z" and "size_vram" in gpu
+        assert "size_vram" not in cpu, "omitempty: no size_vram when the model runs on the CPU"
+    assert ("context_length" in gpu) is _speaks(release, "ps_context_length")
+
+
+def test_ps_order_is_the_release_s(client: FlaskClient, release: str) -> None:
+    for model, keep_alive in [("smollm2:360m", "10m"), ("llama3.2", "2h"), ("qwen3:8b", "1h")]:
+        client.post("/api/generate", json={"model": model, "keep_alive": keep_alive})
+    names = [entry["name"] for entry in _ps(client)]
+    if _speaks(release, "ps_sorted"):
+        assert names == ["llama3.2:latest", "qwen3:8b", "smollm2:360m"], "the latest expiry first"
+    else:
+        assert names == ["smollm2:360m", "llama3.2:latest", "qwen3:8b"], "no order: as loaded"
+
+
+def test_wrong_methods_are_the_release_s(client: FlaskClient, release: str) -> None:
+    answer = client.post("/api/ps")
+    if _speaks(release, "method_not_allowed"):
+        assert answer.status_code == 405 and answer.headers["Allow"] == "GET"
+    else:
+        assert answer.status_code == 404 and answer.data == b"404 page not found" and "Allow" not in answer.headers
+
+
+def test_load_and_unload_answers_are_the_release_s(client: FlaskClient, release: str) -> None:
+    loaded = client.post("/api/generate", json={"model": "smollm2:360m"}).get_json()
+    assert [entry["name"] for entry in _ps(client)] == ["smollm2:360m"]
+    unloaded = client.post("/api/generate", json={"model": "smollm2:360m", "keep_alive": 0}).get_json()
+    assert _ps(client) == [], "the model leaves /api/ps either way"
+    if _speaks(release, "load_unload_reasons"):
+        assert (loaded["done_reason"], unloaded["done_reason"]) == ("load", "unload")
+    else:
+        assert "done_reason" not in loaded and "done_reason" not in unloaded and loaded["done"] is True
+
+
+def test_capabilities_are_said_from_their_release(client: FlaskClient, release: str) -> None:
+    tags = client.get("/api/tags").get_json()["models"]
+    show = client.post("/api/show", json={"model": "llama3.2"}).get_json()
+    assert all(("capabilities" in model) is _speaks(release, "tags_capabilities") for model in tags)
+    assert ("capabilities" in show) is _speaks(release, "show_capabilities")
+
+
+def test_thinking_exists_from_its_release(client: FlaskClient, release: str) -> None:
+    question = {"model": "qwen3:8b", "messages": [{"role": "user", "content": "why?"}], "stream": False}
+    message = client.post("/api/chat", json=question).get_json()["message"]
+    assert ("thinking" in message) is _speaks(release, "thinking")
+    refused = client.post("/api/chat", json={**question, "model": "llama3.2", "think": True})
+    assert refused.status_code == (400 if _speaks(release, "thinking") else 200), "before it, think was ignored"
+
+
+def test_tool_calls_carry_ids_from_their_release(client: FlaskClient, release: str) -> None:
+    tool = {"type": "function", "function": {"name": "now", "parameters": {"type": "object", "properties": {}}}}
+    question = {"model": "llama3.2", "messages": [{"role": "user", "content": "time?"}], "tools": [tool]}
+    call = client.post("/api/chat", json={**question, "stream": False}).get_json()["message"]["tool_calls"][0]
+    assert ("id" in call) is _speaks(release, "tool_call_ids")
+    openai = client.post("/v1/chat/completions", json=question).get_json()
+    assert openai["choices"][0]["message"]["tool_calls"][0]["id"], "the /v1 layer always gave ids"
+
+
+def test_routes_exist_from_their_release(client: FlaskClient, release: str) -> None:
+    answer = client.get("/api/status")
+    assert answer.status_code == (200 if _speaks(release, "status") else 404)
+
+
+def test_the_newest_release_is_the_default() -> None:
+    with create_app(MockConfig(log_requests=False)).test_client() as client:
+        assert client.get("/api/version").get_json() == {"version": NEWEST}
+    assert profiles()[-1] == NEWEST
+
+
+@pytest.mark.parametrize("bad", ["0.1.37", "1.x", "latest"])
+def test_a_release_the_kit_cannot_speak_as_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="release|older than 0.1.38"):
+        create_app(MockConfig(ollama_version=bad))
+
+
+def test_the_readme_table_lists_every_profile() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for release in profiles():
+        assert f"| {release} |" in readme, f"README's profile table lacks {release}"

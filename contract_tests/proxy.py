@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 import requests
+import urllib3
 
 from ollama_contract_kit.client.api import transport_failure_reason
 from ollama_contract_kit.client.headers import mask_text
@@ -39,6 +40,9 @@ _HOP_BY_HOP = {
 JUDGED_BYTES = 16 * 1024 * 1024
 #: Seconds to wait for the upstream to accept a connection, and between two chunks of an answer.
 CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 600.0
+_TIMEOUT = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
+#: Requests served at once (a streamed generate holds one for its whole answer).
+THREADS = 16
 
 
 @dataclass
@@ -78,15 +82,12 @@ class ProxyApp:
     def __init__(self, settings: ProxySettings, judge: TrafficJudge) -> None:
         self.settings = settings
         self.judge = judge
-        self._local = threading.local()
+        # urllib3 directly (requests' own transport): a thread-safe pool, without requests' per-call cost.
+        self._pool = urllib3.connection_from_url(
+            settings.upstream, maxsize=THREADS, block=False, retries=False, timeout=_TIMEOUT
+        )
+        self._prefix = urllib3.util.parse_url(settings.upstream).path or ""
         self._print_lock = threading.Lock()
-
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.trust_env = False  # the upstream is the one given, never a proxy from the environment
-        return session
 
     def say(self, line: str) -> None:
         """Print one line (secrets of the configured headers masked)."""
@@ -98,18 +99,18 @@ class ProxyApp:
         method = environ["REQUEST_METHOD"]
         path, query = _target(environ)
         body = environ["wsgi.input"].read() if environ.get("CONTENT_LENGTH") not in (None, "", "0") else b""
-        url = self.settings.upstream + path + (f"?{query}" if query else "")
         try:
-            upstream = self._session().request(
+            upstream = self._pool.urlopen(
                 method,
-                url,
-                data=body or None,
+                self._prefix + path + (f"?{query}" if query else ""),
+                body=body or None,
                 headers=_request_headers(environ, self.settings.headers),
-                stream=True,
-                allow_redirects=False,
-                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                redirect=False,
+                preload_content=False,
+                decode_content=False,
+                assert_same_host=False,
             )
-        except requests.RequestException as error:
+        except urllib3.exceptions.HTTPError as error:
             reason = f"upstream {self.settings.upstream} did not answer {method} {path}: {type(error).__name__}"
             self.say(f"[proxy] {reason}")
             answer = ('{"error":"ollama-contract proxy: ' + reason.replace('"', "'") + '"}').encode()
@@ -117,31 +118,32 @@ class ProxyApp:
                 "502 Bad Gateway", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))]
             )
             return [answer]
-        headers = [(name, value) for name, value in upstream.raw.headers.items() if name.lower() not in _HOP_BY_HOP]
-        start_response(f"{upstream.status_code} {upstream.reason}", headers)
+        headers = [(name, value) for name, value in upstream.headers.items() if name.lower() not in _HOP_BY_HOP]
+        start_response(f"{upstream.status} {upstream.reason}", headers)
         length = upstream.headers.get("Content-Length", "")
         if length.isdigit() and int(length) <= JUDGED_BYTES:
             # A whole answer (a load, a listing): judged before the app has it, so the next request sees its effect.
-            whole = upstream.raw.read(decode_content=False)
-            upstream.close()
+            whole = upstream.read()
+            upstream.release_conn()
             self._judge(method, path, body, upstream, whole, started, time.monotonic())
             return [whole]
         return self._relay(method, path, body, upstream, started)
 
     def _relay(
-        self, method: str, path: str, body: bytes, upstream: requests.Response, started: float
+        self, method: str, path: str, body: bytes, upstream: urllib3.BaseHTTPResponse, started: float
     ) -> Iterator[bytes]:
         """Pass a streamed answer on chunk by chunk, keeping a copy to judge when it ends."""
         kept = bytearray()
         last_read = time.monotonic()
         try:
-            for chunk in upstream.raw.stream(65536, decode_content=False):
+            for chunk in upstream.stream(65536):
                 last_read = time.monotonic()
                 if len(kept) < JUDGED_BYTES:
                     kept += chunk[: JUDGED_BYTES - len(kept)]
                 yield chunk
+            upstream.release_conn()
         finally:
-            upstream.close()
+            upstream.close()  # after an early end (the app went away): drops the connection
         self._judge(method, path, body, upstream, bytes(kept), started, last_read)
 
     def _judge(
@@ -149,7 +151,7 @@ class ProxyApp:
         method: str,
         path: str,
         body: bytes,
-        upstream: requests.Response,
+        upstream: urllib3.BaseHTTPResponse,
         answer: bytes,
         started: float,
         finished: float,
@@ -158,7 +160,7 @@ class ProxyApp:
             method=method,
             path=path,
             request_body=body,
-            status=upstream.status_code,
+            status=upstream.status,
             headers={name.lower(): value for name, value in upstream.headers.items()},
             body=answer,
             started=started,
@@ -223,7 +225,7 @@ def serve_proxy(settings: ProxySettings, host: str, port: int, judge: TrafficJud
             ProxyApp(settings, judge),
             host=host,
             port=port,
-            threads=16,
+            threads=THREADS,
             send_bytes=1,  # pass each streamed chunk on at once
             asyncore_use_poll=True,
             connection_limit=1000,

@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from ollama_contract_kit.mock_server.world.durations import FOREVER_SECONDS, KeepAliveError, parse_keep_alive
@@ -314,8 +314,11 @@ def _validator(pointer: str) -> Any:
     return validator_at("ollama", pointer)
 
 
+@lru_cache(maxsize=256)
 def _schema_problems(pointer: str, body: bytes, media: str) -> list[str]:
-    """The schema's problems with a JSON answer, or with an NDJSON stream read as an array (as the contract does)."""
+    """The schema's problems with a JSON answer, or with an NDJSON stream read as an array (as the contract does).
+
+    Cached: an app polling `/api/ps` gets the same bytes again and again."""
     try:
         if media == "application/x-ndjson":
             value: Any = [json.loads(line) for line in body.splitlines() if line.strip()]

@@ -38,6 +38,8 @@ _HOP_BY_HOP = {
 }
 #: How much of an answer is kept for judging (the app gets all of it).
 JUDGED_BYTES = 16 * 1024 * 1024
+#: Request bodies up to this size are read and judged; larger ones (blob uploads) stream through unread.
+JUDGED_REQUEST_BYTES = 1024 * 1024
 #: Seconds to wait for the upstream to accept a connection, and between two chunks of an answer.
 CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 600.0
 _TIMEOUT = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
@@ -98,12 +100,14 @@ class ProxyApp:
         started = time.monotonic()
         method = environ["REQUEST_METHOD"]
         path, query = _target(environ)
-        body = environ["wsgi.input"].read() if environ.get("CONTENT_LENGTH") not in (None, "", "0") else b""
+        length = environ.get("CONTENT_LENGTH") or "0"
+        declared = int(length) if length.isdigit() else 0
+        body = environ["wsgi.input"].read(declared) if 0 < declared <= JUDGED_REQUEST_BYTES else b""
         try:
             upstream = self._pool.urlopen(
                 method,
                 self._prefix + path + (f"?{query}" if query else ""),
-                body=body or None,
+                body=environ["wsgi.input"] if declared > JUDGED_REQUEST_BYTES else body or None,
                 headers=_request_headers(environ, self.settings.headers),
                 redirect=False,
                 preload_content=False,

@@ -4,6 +4,7 @@ broke a rule the traffic could show."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import signal
@@ -139,6 +140,9 @@ def test_answers_pass_unchanged_and_streams_arrive_chunk_by_chunk() -> None:
         direct = requests.get(f"{mock.url}/api/tags", timeout=10)
         through = requests.get(f"{proxied.url}/api/tags?x=1", timeout=10)
         assert through.content == direct.content and through.headers["Content-Type"] == direct.headers["Content-Type"]
+        blob = b"weights!" * 400_000  # 3.2 MB: streams through unread
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        assert requests.post(f"{proxied.url}/api/blobs/{digest}", data=blob, timeout=30).status_code == 201
         started = time.monotonic()
         arrivals = []
         with requests.post(f"{proxied.url}/api/pull", json={"model": "gemma3:1b"}, stream=True, timeout=10) as pull:

@@ -81,28 +81,34 @@ def model_key(name: str) -> str:
     return name if ":" in name.rsplit("/", 1)[-1] else name + ":latest"
 
 
+#: The contract's documents of the routes an app calls: Ollama's native API and its /v1 layer.
+_DOCUMENTS = ("ollama", "openai")
+
+
 @cache
-def _operations() -> list[tuple[re.Pattern[str], str, str]]:
-    """(path pattern, method, JSON pointer of the operation) for every operation of the contract."""
+def _operations() -> list[tuple[re.Pattern[str], str, str, str]]:
+    """(path pattern, method, document, JSON pointer of the operation) for every operation of the contract."""
     found = []
-    for template, item in load_document("ollama")["paths"].items():
-        pattern = re.compile("^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)) + "$")
-        pointer = "/paths/" + template.replace("~", "~0").replace("/", "~1")
-        found += [(pattern, method.upper(), f"{pointer}/{method}") for method in item if method != "parameters"]
+    for document in _DOCUMENTS:
+        for template, item in load_document(document)["paths"].items():
+            pattern = re.compile("^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)) + "$")
+            pointer = "/paths/" + template.replace("~", "~0").replace("/", "~1")
+            found += [
+                (pattern, method.upper(), document, f"{pointer}/{method}") for method in item if method != "parameters"
+            ]
     return found
 
 
-def _response_schema(method: str, path: str, status: int, media: str) -> str | None:
-    """The JSON pointer of the schema the contract gives this answer, if it gives one."""
-    document = load_document("ollama")
-    for pattern, operation_method, pointer in _operations():
+def _response_schema(method: str, path: str, status: int, media: str) -> tuple[str, str] | None:
+    """The document and JSON pointer of the schema the contract gives this answer, if it gives one."""
+    for pattern, operation_method, document, pointer in _operations():
         if operation_method == method and pattern.match(path):
-            operation = document
+            operation: Any = load_document(document)
             for part in pointer.split("/")[1:]:
                 operation = operation[part.replace("~1", "/").replace("~0", "~")]
             content = operation.get("responses", {}).get(str(status), {}).get("content", {})
             if media in content and "schema" in content[media]:
-                return f"{pointer}/responses/{status}/content/{media.replace('/', '~1')}/schema"
+                return document, f"{pointer}/responses/{status}/content/{media.replace('/', '~1')}/schema"
             return None
     return None
 
@@ -144,21 +150,24 @@ class TrafficJudge:
     # -- the server's side ------------------------------------------------------------------------
 
     def _answer_problems(self, exchange: Exchange) -> list[Violation]:
-        if not exchange.path.startswith("/api/") or exchange.method == "HEAD" or exchange.status in (204, 301, 307):
+        if exchange.method == "HEAD" or exchange.status in (204, 301, 307):
             return []
+        native = exchange.path.startswith("/api/")
         problems: list[tuple[str, str]] = []
         media = exchange.headers.get("content-type", "").partition(";")[0].strip().lower()
-        if media != "application/x-ndjson" and (exchange.body or exchange.status >= 400):
+        if native and media != "application/x-ndjson" and (exchange.body or exchange.status >= 400):
             rule = "content type as Ollama's"
             self._count(rule)
             problem = content_type_problem(exchange.status, exchange.headers.get("content-type"), exchange.body)
             if problem is not None:
                 problems.append((rule, problem))
-        pointer = _response_schema(exchange.method, exchange.path, exchange.status, media)
-        if pointer is not None:
+        # JSON and NDJSON bodies are judged whole; an SSE stream's events are not JSON documents.
+        json_media = media in ("application/json", "application/x-ndjson")
+        schema = _response_schema(exchange.method, exchange.path, exchange.status, media) if json_media else None
+        if schema is not None:
             rule = f"answer matches the contract's schema for {exchange.status}"
             self._count(rule)
-            problems += [(rule, problem) for problem in _schema_problems(pointer, exchange.body, media)]
+            problems += [(rule, problem) for problem in _schema_problems(*schema, exchange.body, media)]
         if exchange.method == "GET" and exchange.path == "/api/ps" and exchange.status == 200:
             rule = "/api/ps rules (names, sizes, order, expiry)"
             self._count(rule)
@@ -310,12 +319,12 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 @cache
-def _validator(pointer: str) -> Any:
-    return validator_at("ollama", pointer)
+def _validator(document: str, pointer: str) -> Any:
+    return validator_at(document, pointer)
 
 
 @lru_cache(maxsize=256)
-def _schema_problems(pointer: str, body: bytes, media: str) -> list[str]:
+def _schema_problems(document: str, pointer: str, body: bytes, media: str) -> list[str]:
     """The schema's problems with a JSON answer, or with an NDJSON stream read as an array (as the contract does).
 
     Cached: an app polling `/api/ps` gets the same bytes again and again."""
@@ -326,4 +335,4 @@ def _schema_problems(pointer: str, body: bytes, media: str) -> list[str]:
             value = json.loads(body)
     except (ValueError, RecursionError):
         return [f"not JSON: {body[:120]!r}"]
-    return [str(problem) for problem in _validator(pointer).problems(value)]
+    return [str(problem) for problem in _validator(document, pointer).problems(value)]

@@ -88,6 +88,10 @@ def app_traffic(url: str, headers: dict[str, str]) -> None:
         chat = {"model": "smollm2:360m", "messages": [{"role": "user", "content": "hello"}]}
         with session.post(f"{url}/api/chat", json=chat, stream=True, timeout=10) as answer:
             assert answer.ok and len(list(answer.iter_lines())) > 1
+        assert session.get(f"{url}/v1/models", timeout=10).ok
+        assert session.post(f"{url}/v1/chat/completions", json=chat, timeout=10).ok
+        with session.post(f"{url}/v1/chat/completions", json={**chat, "stream": True}, stream=True, timeout=10) as sse:
+            assert sse.ok and b"data: [DONE]" in sse.content
         session.get(f"{url}/api/ps", timeout=10)
 
 
@@ -112,6 +116,7 @@ def test_ordinary_traffic_through_the_proxy_to_a_faithful_server_exits_0(name: s
     judged = {result["name"] for result in report["results"] if result["outcome"] == "passed"}
     assert {"/api/ps rules (names, sizes, order, expiry)", "an unloaded model leaves /api/ps"} <= judged
     assert "a model just used is listed by the next /api/ps" in judged
+    assert "answer matches the contract's schema for 200" in judged
     assert all("s3cr3t" not in line for line in output.splitlines()), "the added token never shows"
 
 

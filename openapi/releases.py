@@ -44,6 +44,18 @@ CHANGES: dict[str, Change] = {
         "/api/ps keeps no order",
         "642cee134",
     ),
+    "openai_models": Change(
+        (0, 1, 49),
+        "the /v1 layer has /v1/models, /v1/models/{model} and /v1/completions (beside /v1/chat/completions)",
+        "only /v1/chat/completions: the others 404",
+        "996bb1b85, d626b99b5",
+    ),
+    "embed": Change(
+        (0, 2, 6),
+        "POST /api/embed (batches) and /v1/embeddings",
+        "only /api/embeddings: the others 404",
+        "b9f5e16c8, 987dbab0b",
+    ),
     "load_unload_reasons": Change(
         (0, 3, 11),
         'an empty-prompt load answers done_reason "load", a keep_alive 0 one "unload"',
@@ -93,8 +105,14 @@ CHANGES: dict[str, Change] = {
         "4b2d52996",
     ),
 }
-#: Routes added after /api/ps existed, and the change that added each: older releases answer 404.
-ROUTE_CHANGES: dict[str, str] = {"/api/status": "status"}
+#: Routes added after /api/ps existed (a path, and everything below it), and the change that added each.
+ROUTE_CHANGES: dict[str, str] = {
+    "/v1/models": "openai_models",
+    "/v1/completions": "openai_models",
+    "/api/embed": "embed",
+    "/v1/embeddings": "embed",
+    "/api/status": "status",
+}
 #: The oldest release the kit speaks for: the first with /api/ps.
 OLDEST: Version = CHANGES["ps"].since
 #: The newest release the facts describe: what the mock speaks unless told otherwise.
@@ -119,6 +137,15 @@ def has(version: Version | None, change: str) -> bool:
     return version is None or version >= CHANGES[change].since
 
 
+def route_change(path: str) -> str | None:
+    """The change that added the route `path` belongs to (`/v1/models/x` to `openai_models`), if any."""
+    for route, change in ROUTE_CHANGES.items():
+        if path == route or path.startswith(route + "/"):
+            return change
+    return None
+
+
 def profiles() -> list[str]:
-    """The releases where something changed, and the newest: one profile each."""
-    return [".".join(map(str, change.since)) for change in CHANGES.values()] + [NEWEST]
+    """The releases where something changed, and the newest, oldest first: one profile each."""
+    releases = {".".join(map(str, change.since)): None for change in CHANGES.values()} | {NEWEST: None}
+    return list(releases)

@@ -116,15 +116,38 @@ def test_tool_calls_carry_ids_from_their_release(client: FlaskClient, release: s
     assert openai["choices"][0]["message"]["tool_calls"][0]["id"], "the /v1 layer always gave ids"
 
 
-def test_routes_exist_from_their_release(client: FlaskClient, release: str) -> None:
-    answer = client.get("/api/status")
-    assert answer.status_code == (200 if _speaks(release, "status") else 404)
+@pytest.mark.parametrize(
+    ("method", "path", "body", "change"),
+    [
+        ("GET", "/api/status", None, "status"),
+        ("GET", "/v1/models", None, "openai_models"),
+        ("GET", "/v1/models/llama3.2", None, "openai_models"),
+        ("POST", "/v1/completions", {"model": "llama3.2", "prompt": "hi"}, "openai_models"),
+        ("POST", "/api/embed", {"model": "nomic-embed-text", "input": "hi"}, "embed"),
+        ("POST", "/v1/embeddings", {"model": "nomic-embed-text", "input": "hi"}, "embed"),
+    ],
+)
+def test_routes_exist_from_their_release(
+    client: FlaskClient, release: str, method: str, path: str, body: Any, change: str
+) -> None:
+    answer = client.open(path, method=method, json=body)
+    if _speaks(release, change):
+        assert answer.status_code == 200, answer.data
+    else:
+        assert answer.status_code == 404 and answer.data == b"404 page not found"
+
+
+def test_routes_that_always_were_are_always_served(client: FlaskClient) -> None:
+    assert client.post("/api/embeddings", json={"model": "nomic-embed-text", "prompt": "hi"}).status_code == 200
+    chat = {"model": "llama3.2", "messages": [{"role": "user", "content": "hi"}]}
+    assert client.post("/v1/chat/completions", json=chat).status_code == 200
 
 
 def test_the_newest_release_is_the_default() -> None:
     with create_app(MockConfig(log_requests=False)).test_client() as client:
         assert client.get("/api/version").get_json() == {"version": NEWEST}
     assert profiles()[-1] == NEWEST
+    assert profiles() == sorted(profiles(), key=parse_version), "the table lists changes oldest first"
 
 
 @pytest.mark.parametrize("bad", ["0.1.37", "1.x", "latest"])

@@ -10,7 +10,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import BadHost, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from ollama_contract_kit.client.headers import mask_secret
-from ollama_contract_kit.openapi.releases import ROUTE_CHANGES, has
+from ollama_contract_kit.openapi.releases import has, route_change
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 
 from ..control import CONTROL_PREFIX
@@ -73,7 +73,7 @@ def install_pipeline(app: Flask, state: MockState) -> None:
             return unauthorized
         if path.startswith(CONTROL_PREFIX + "/") or path == CONTROL_PREFIX:
             return None
-        added_by = ROUTE_CHANGES.get(path)
+        added_by = route_change(path)
         if added_by is not None and not has(state.world.release, added_by):
             return not_found()  # the release the mock speaks for did not have this route yet
         return _fire_faults(state, path)

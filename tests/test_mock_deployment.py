@@ -225,3 +225,17 @@ def test_record_of_an_unreachable_server_exits_3() -> None:
     )
     assert result.returncode == 3
     assert f"http://127.0.0.1:{port}/api/tags" in result.stderr and "connection refused" in result.stderr
+
+
+@pytest.mark.parametrize(("reported", "recorded"), [("0.1.40", "0.1.40"), ("0.0.0", "0.0.0"), ("lmstudio-1", None)])
+def test_record_keeps_a_release_the_mock_can_speak_as(tmp_path: Path, reported: str, recorded: str | None) -> None:
+    with MockOllama(log_requests=False) as mock:
+        mock.use_world({"version": "0.33.0", "models": []})
+        mock.app.extensions["ollama_mock"].world.version = reported  # as a compatible server would say
+        out = tmp_path / "snapshot.json"
+        result = subprocess.run(
+            [*MOCK, "record", "--url", mock.url, "--out", str(out)], capture_output=True, text=True, timeout=30
+        )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text()).get("version") == recorded, "else the mock speaks as the newest release"
+    read_fixture_file(out)

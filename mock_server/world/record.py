@@ -14,7 +14,7 @@ from ollama_contract_kit.client.files import write_text_atomically
 from ollama_contract_kit.client.models import keep_alive_until
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
-from .fixtures import build_world_document
+from .fixtures import build_world_document, version_problems
 
 _FOOTPRINT_FIELDS = ("size", "size_vram", "context_length")
 
@@ -42,7 +42,10 @@ def snapshot(client: OllamaClient, now: datetime | None = None) -> dict[str, Any
         model["loaded"] = footprint
         keep_alive = keep_alive_until(parse_timestamp(item["expires_at"]), moment)
         running_entries.append({"model": item["name"], "keep_alive": keep_alive} | footprint)
-    document = {"version": client.version(), "models": list(models.values()), "running": running_entries}
+    version = client.version()
+    document: dict[str, Any] = {"models": list(models.values()), "running": running_entries}
+    if not version_problems(version):  # a server that says no release the mock can speak as: the newest
+        document = {"version": version, **document}
     build_world_document(document, f"snapshot of {client.url}")
     return document
 

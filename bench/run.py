@@ -90,18 +90,23 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
-def peak_rss_mb(root: int) -> float:
-    """The largest peak resident set (VmHWM) among the server's processes (granian: its worker)."""
-    peaks = []
+def memory_mb(root: int, field: str) -> list[float]:
+    """A /proc status field (`VmHWM` peak, `VmRSS` now) of each of the server's processes, in MB."""
+    readings = []
     for pid in process_tree(root):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
-        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        match = re.search(rf"{field}:\s+(\d+) kB", status)
         if match:
-            peaks.append(int(match.group(1)) / 1024)
-    return max(peaks, default=0.0)
+            readings.append(int(match.group(1)) / 1024)
+    return readings
+
+
+def peak_rss_mb(root: int) -> float:
+    """The largest peak resident set (VmHWM) among the server's processes (granian: its worker)."""
+    return max(memory_mb(root, "VmHWM"), default=0.0)
 
 
 def wrk(url: str, seconds: int, connections: int) -> tuple[float, float, float]:

@@ -16,7 +16,6 @@ import collections
 import json
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
+from run import free_port, memory_mb
 
 Step = Callable[[requests.Session, str], requests.Response]
 
@@ -75,27 +75,6 @@ TRAFFIC: list[tuple[str, int, Step]] = [
 ]
 
 
-def _rss_mb(pid: int) -> float:
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(child) for child in children.read_text().split()]
-    total = 0
-    for process in pids:
-        try:
-            status = Path(f"/proc/{process}/status").read_text()
-        except OSError:
-            continue
-        total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
-    return total / 1024
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class Tally:
     """Answers counted by kind and status, and the errors (5xx, broken connections)."""
 
@@ -138,7 +117,7 @@ def main() -> int:
     parser.add_argument("--server", choices=("granian", "waitress"), default="granian")
     parser.add_argument("--every", type=int, default=15, help="seconds between memory readings (default 15)")
     arguments = parser.parse_args()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [str(Path(sys.executable).with_name("ollama-mock")), "--port", str(port), "--quiet"]
     process = subprocess.Popen([*command, "--server", arguments.server, "--max-body", "1M"], stderr=subprocess.DEVNULL)
@@ -166,7 +145,9 @@ def main() -> int:
             time.sleep(min(arguments.every, max(0.1, until - time.monotonic() + 0.5)))
             now, total = time.monotonic(), tally.total
             rate = (total - last_total) / max(now - last_time, 1e-9)
-            print(f"{now - started:9.0f} {total:9d} {rate:7.0f} {_rss_mb(process.pid):7.1f}", flush=True)
+            print(
+                f"{now - started:9.0f} {total:9d} {rate:7.0f} {sum(memory_mb(process.pid, 'VmRSS')):7.1f}", flush=True
+            )
             last_total, last_time = total, now
         print(f"\n{tally.total} requests; refusals by kind (expected):")
         for (kind, status), count in sorted(tally.refused.items()):

@@ -120,7 +120,7 @@ class TrafficJudge:
         self.version = version
         self.grace_seconds = grace_seconds
         self.tally = Tally()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # _count takes it too, from inside the lifecycle's hold
         self._expected: dict[str, _Expected] = {}
         self._unloaded: dict[str, tuple[str, float]] = {}
 
@@ -295,7 +295,8 @@ class TrafficJudge:
         )
 
     def _count(self, rule: str) -> None:
-        self.tally.checked[rule] += 1
+        with self._lock:
+            self.tally.checked[rule] += 1
 
 
 def _json_object(raw: bytes) -> dict[str, Any] | None:

@@ -19,7 +19,7 @@ from .native.routes import ollama_routes
 from .native.show import show_routes
 from .native.transfers import transfer_routes
 from .openai.routes import openai_routes
-from .serving.body_limit import over_limit
+from .serving.body_limit import apply_body_limit
 from .serving.encoding import go_json
 from .serving.fast_path import fast_ps
 from .serving.pipeline import DROP_CONNECTION, TRUNCATE_AT, install_pipeline
@@ -104,7 +104,7 @@ def _outer_layer(
                 return [b"404 page not found"]
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + base_path
             environ["PATH_INFO"] = path[len(base_path) :] or "/"
-        if over_limit(environ, config.max_body):
+        if apply_body_limit(environ, config.max_body):
             start_response(
                 "413 Request Entity Too Large",
                 [("Content-Type", JSON_TYPE), ("Content-Length", str(len(too_large))), ("Connection", "close")],

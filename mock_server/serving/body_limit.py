@@ -38,8 +38,9 @@ def declared_length(environ: dict[str, Any]) -> int:
     return int(text) if text.isascii() and text.isdigit() else 0
 
 
-def over_limit(environ: dict[str, Any], limit: int) -> bool:
-    """True when the body is declared larger than `limit`; a streamed body is capped at it instead.
+def apply_body_limit(environ: dict[str, Any], limit: int) -> bool:
+    """True when the body is declared larger than `limit` (refuse it unread); a streamed body is
+    capped at the limit instead, by wrapping `wsgi.input`.
 
     Blob uploads are exempt: they are hashed as they arrive and nothing of them is kept.
     """

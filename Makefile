@@ -26,9 +26,9 @@ lint: $(STAMP) typecheck
 # the installed layout (ollama_contract_kit/<folder>).
 typecheck: $(STAMP)
 	rm -rf .typecheck && mkdir -p .typecheck/ollama_contract_kit
-	for folder in openapi mock_server client contract_tests; do ln -s ../../$$folder .typecheck/ollama_contract_kit/$$folder; done
-	$(BIN)/mypy -p ollama_contract_kit.openapi -p ollama_contract_kit.client -p ollama_contract_kit.mock_server \
-		-p ollama_contract_kit.contract_tests
+	for folder in openapi mock_server client commandline contract_tests; do ln -s ../../$$folder .typecheck/ollama_contract_kit/$$folder; done
+	$(BIN)/mypy -p ollama_contract_kit.openapi -p ollama_contract_kit.client -p ollama_contract_kit.commandline \
+		-p ollama_contract_kit.mock_server -p ollama_contract_kit.contract_tests
 
 bench: $(STAMP) ## figures: the mock against Prism with wrk (installs wrk and Prism when it can)
 	$(BIN)/python bench/run.py $(ARGS)

@@ -1,6 +1,6 @@
 """A small, strict client for Ollama's `GET /api/ps`, and the `ollama ps` table.
 
-Names load on first use, so `ollama_contract_kit.client.headers` (used by the mock) does not pay
+Names load on first use, so `ollama_contract_kit.commandline.headers` (used by the mock) does not pay
 for the HTTP library.
 """
 
@@ -10,9 +10,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ollama_contract_kit.commandline.headers import InvalidHeaders, mask_headers, parse_headers
+
     from .api import OllamaClient
-    from .errors import ContractError, HTTPStatusError, InvalidHeaders, OllamaClientError, ServerUnreachable
-    from .headers import mask_headers, parse_headers
+    from .errors import ContractError, HTTPStatusError, OllamaClientError, ServerUnreachable
     from .hosts import InvalidURL, base_url
     from .models import ModelDetails, RunningModel, parse_ps_body
     from .table import render_table
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "ContractError": "errors",
     "HTTPStatusError": "errors",
-    "InvalidHeaders": "errors",
+    "InvalidHeaders": "ollama_contract_kit.commandline.headers",
     "InvalidURL": "hosts",
     "ModelDetails": "models",
     "OllamaClient": "api",
@@ -28,8 +29,8 @@ _WHERE = {
     "RunningModel": "models",
     "ServerUnreachable": "errors",
     "base_url": "hosts",
-    "mask_headers": "headers",
-    "parse_headers": "headers",
+    "mask_headers": "ollama_contract_kit.commandline.headers",
+    "parse_headers": "ollama_contract_kit.commandline.headers",
     "parse_ps_body": "models",
     "render_table": "table",
 }
@@ -54,4 +55,5 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    where = _WHERE[name]
+    return getattr(importlib.import_module(where if where.startswith("ollama_") else f".{where}", __name__), name)

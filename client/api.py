@@ -11,10 +11,10 @@ from typing import Any
 
 import requests
 
+from ollama_contract_kit.commandline.headers import mask_text, parse_headers
 from ollama_contract_kit.openapi import validator_for
 
 from .errors import ContractError, HTTPStatusError, ServerUnreachable
-from .headers import mask_text, parse_headers
 from .hosts import base_url
 from .models import RunningModel, parse_ps_body
 

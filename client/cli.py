@@ -8,11 +8,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ollama_contract_kit.commandline.arguments import command_parser, seconds, whole_number
+from ollama_contract_kit.commandline.console import Console, run_command
+from ollama_contract_kit.commandline.headers import InvalidHeaders, parse_headers
+
 from .api import OllamaClient
-from .arguments import command_parser, seconds, whole_number
-from .console import Console, run_command
 from .errors import OllamaClientError
-from .headers import parse_headers
 from .hosts import InvalidURL
 from .table import render_table
 
@@ -73,6 +74,9 @@ def _list(arguments: argparse.Namespace) -> int:
                 console.line(_json_output(body, data, arguments.prefix))
             else:
                 console.line(render_table(client.running_models(), prefix=arguments.prefix))
+    except InvalidHeaders as error:
+        print(f"ollama-ps: {error}", file=sys.stderr)
+        return error.exit_code
     except InvalidURL as error:
         origin = "--url" if arguments.url is not None else "OLLAMA_HOST"
         print(f"ollama-ps: {origin}: {error}", file=sys.stderr)

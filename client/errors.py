@@ -9,12 +9,6 @@ class OllamaClientError(Exception):
     exit_code = 1
 
 
-class InvalidHeaders(OllamaClientError, ValueError):
-    """Header input (mapping, JSON text, file or quoted pseudo-JSON) is not usable."""
-
-    exit_code = 2
-
-
 class ServerUnreachable(OllamaClientError):
     """No HTTP answer: refused, timed out, name not resolved, connection dropped."""
 

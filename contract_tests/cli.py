@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ollama_contract_kit.client import InvalidHeaders, InvalidURL, base_url
-from ollama_contract_kit.client.arguments import command_parser, positive_number, seconds, whole_number
-from ollama_contract_kit.client.console import INTERRUPTED, run_command, stop_on_signals
-from ollama_contract_kit.client.files import check_writable
-from ollama_contract_kit.client.headers import parse_headers
+from ollama_contract_kit.commandline.arguments import command_parser, positive_number, seconds, whole_number
+from ollama_contract_kit.commandline.console import INTERRUPTED, run_command, stop_on_signals
+from ollama_contract_kit.commandline.files import check_writable
+from ollama_contract_kit.commandline.headers import parse_headers
 from ollama_contract_kit.openapi import spec_path
 
 from .defaults import LIVE_REQUESTS_PER_SECOND, TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS, VERIFY_MAX_EXAMPLES

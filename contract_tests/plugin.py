@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ollama_contract_kit.client.headers import parse_headers
 from ollama_contract_kit.client.hosts import base_url
+from ollama_contract_kit.commandline.headers import parse_headers
 
 from .defaults import LIVE_REQUESTS_PER_SECOND, TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS
 from .profile import DEFAULT_MAX_EXAMPLES, register_profile

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ollama_contract_kit.client.console import Console
+from ollama_contract_kit.commandline.console import Console
 
 from .report import CheckResult, Verification, render_header, render_result, render_verdict
 

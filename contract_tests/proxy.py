@@ -19,7 +19,7 @@ import requests
 import urllib3
 
 from ollama_contract_kit.client.api import transport_failure_reason
-from ollama_contract_kit.client.headers import mask_text
+from ollama_contract_kit.commandline.headers import mask_text
 
 from .report import CheckResult, Verification
 from .traffic import Exchange, TrafficJudge

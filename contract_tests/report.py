@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ollama_contract_kit.client.files import write_text_atomically
+from ollama_contract_kit.commandline.files import write_text_atomically
 
 
 @dataclass(frozen=True)

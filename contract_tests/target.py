@@ -15,7 +15,7 @@ from requests.structures import CaseInsensitiveDict
 from schemathesis.specs.openapi.checks import unsupported_method
 
 from ollama_contract_kit.client.api import transport_failure_reason
-from ollama_contract_kit.client.headers import mask_text
+from ollama_contract_kit.commandline.headers import mask_text
 from ollama_contract_kit.openapi.releases import Version, has, parse_version
 
 from .checks import check_ps_rules, ollama_ps_rules

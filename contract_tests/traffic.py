@@ -15,8 +15,9 @@ from datetime import datetime, timedelta, timezone
 from functools import cache, lru_cache
 from typing import Any
 
-from ollama_contract_kit.mock_server.world.durations import FOREVER_SECONDS, KeepAliveError, parse_keep_alive
 from ollama_contract_kit.openapi import load_document
+from ollama_contract_kit.openapi.durations import FOREVER_SECONDS, KeepAliveError, parse_keep_alive
+from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import Version, has
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 from ollama_contract_kit.openapi.validation import validator_at
@@ -76,9 +77,9 @@ class Tally:
 
 
 def model_key(name: str) -> str:
-    """A model name as `/api/ps` lists it, for matching (`llama3.2` is `llama3.2:latest`)."""
-    name = name.strip().lower()
-    return name if ":" in name.rsplit("/", 1)[-1] else name + ":latest"
+    """A model name's identity, as Ollama matches names (`llama3.2` is `registry.ollama.ai/library/llama3.2:latest`)."""
+    parsed = parse_model_name(name.strip())
+    return parsed.key if parsed is not None else name.strip().lower()
 
 
 #: The contract's documents of the routes an app calls: Ollama's native API and its /v1 layer.

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import pytest
 
 from ollama_contract_kit.client import HTTPStatusError, OllamaClient, OllamaClientError, ServerUnreachable
-from ollama_contract_kit.client.headers import mask_text
+from ollama_contract_kit.commandline.headers import mask_text
 
 from .defaults import LIVE_REQUESTS_PER_SECOND, TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS, VERIFY_MAX_EXAMPLES
 from .report import CheckResult, Verification

@@ -11,11 +11,11 @@ from datetime import timedelta, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ollama_contract_kit.client.arguments import byte_size, command_parser, seconds, whole_number
-from ollama_contract_kit.client.console import run_command
 from ollama_contract_kit.client.errors import OllamaClientError
-from ollama_contract_kit.client.files import check_writable
-from ollama_contract_kit.client.headers import parse_headers
+from ollama_contract_kit.commandline.arguments import byte_size, command_parser, seconds, whole_number
+from ollama_contract_kit.commandline.console import run_command
+from ollama_contract_kit.commandline.files import check_writable
+from ollama_contract_kit.commandline.headers import InvalidHeaders, parse_headers
 from ollama_contract_kit.openapi.releases import NEWEST, OLDEST
 
 from .app import create_app
@@ -207,7 +207,7 @@ def record(argv: Sequence[str]) -> int:
         except OllamaClientError as error:
             print(f"ollama-mock record: {error}", file=sys.stderr)
             return 2 if error.exit_code == 2 else 3
-        except (FixtureError, OSError) as error:
+        except (FixtureError, InvalidHeaders, OSError) as error:
             print(f"ollama-mock record: {error}", file=sys.stderr)
             return 2
         print(

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from ollama_contract_kit.openapi import validator_for
+from ollama_contract_kit.openapi.durations import KeepAliveError, parse_keep_alive
 from ollama_contract_kit.openapi.timestamps import format_timestamp, parse_timestamp
 
 from .native.bodies import BodyError, decode_json
@@ -14,7 +15,6 @@ from .native.wire import ps_entry
 from .serving.faults import FaultError, fault_from_json
 from .serving.responses import error_response, json_response
 from .state import MockState
-from .world.durations import KeepAliveError, parse_keep_alive
 from .world.fixtures import FixtureError, build_world_document, installed_to_fixture, running_to_fixture
 
 CONTROL_PREFIX = "/_mock"

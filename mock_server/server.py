@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 
+from ollama_contract_kit.openapi.durations import parse_keep_alive
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 
 from .app import create_app
@@ -19,7 +20,6 @@ from .config import MockConfig
 from .native.wire import ps_entry
 from .serving.faults import Fault, FaultKind, fault_from_json
 from .state import MockState
-from .world.durations import parse_keep_alive
 from .world.fixtures import build_world_document, read_fixture_file
 
 #: Worker threads of the WSGI server (state stays in one process).

@@ -1,4 +1,5 @@
-"""The contract: Ollama's OpenAPI documents, and validation of JSON against their schemas."""
+"""The floor every package stands on: the contract (OpenAPI documents, validation) and Ollama's own rules
+(model names, Go durations and keep-alive, Go's timestamps, what changed between releases)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ollama_contract_kit.client.arguments import package_version
+from ollama_contract_kit.commandline.arguments import package_version
 from ollama_contract_kit.mock_server import MockOllama
 from ollama_contract_kit.mock_server.world.fixtures import default_fixture
 

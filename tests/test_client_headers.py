@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ollama_contract_kit.client import InvalidHeaders, InvalidURL, base_url, mask_headers, parse_headers
-from ollama_contract_kit.client.headers import mask_query
+from ollama_contract_kit.commandline.headers import mask_query
 
 NAMES = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,20}", fullmatch=True)
 VALUES = st.text(st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="\\"), max_size=40)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from ollama_contract_kit.client.files import write_text_atomically
+from ollama_contract_kit.commandline.files import write_text_atomically
 
 from .served import SERVERS, Served, serve_mock
 

@@ -67,7 +67,7 @@ def test_wheel_ships_the_spec_and_finds_it_at_run_time(installed: Path) -> None:
 @pytest.mark.slow
 def test_wheel_installs_no_generic_top_level_packages(installed: Path) -> None:
     site = next(installed.glob("lib/python*/site-packages"))
-    for generic in ("client", "mock_server", "openapi", "contract_tests"):
+    for generic in ("client", "commandline", "mock_server", "openapi", "contract_tests"):
         assert not (site / generic).exists(), f"the wheel must not install a top-level {generic!r} package"
 
 

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from .conftest import REPO
 
+#: The kit's packages, each a top-level folder of the repository installed as `ollama_contract_kit.<folder>`.
+PACKAGES = ("openapi", "commandline", "client", "mock_server", "contract_tests")
+
 
 def _run(*command: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
@@ -28,7 +31,7 @@ def test_mypy_strict_passes(tmp_path: Path) -> None:
     # mypy cannot follow the editable install's import hook: mirror the installed layout with links.
     package = tmp_path / "ollama_contract_kit"
     package.mkdir()
-    for folder in ("openapi", "mock_server", "client", "contract_tests"):
+    for folder in PACKAGES:
         (package / folder).symlink_to(REPO / folder)
     result = _run(
         sys.executable,
@@ -38,23 +41,16 @@ def test_mypy_strict_passes(tmp_path: Path) -> None:
         str(REPO / "pyproject.toml"),
         "--cache-dir",
         str(tmp_path / "cache"),
-        "-p",
-        "ollama_contract_kit.openapi",
-        "-p",
-        "ollama_contract_kit.client",
-        "-p",
-        "ollama_contract_kit.mock_server",
-        "-p",
-        "ollama_contract_kit.contract_tests",
+        *(option for folder in PACKAGES for option in ("-p", f"ollama_contract_kit.{folder}")),
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_importing_the_pytest_plugin_or_the_client_headers_stays_light() -> None:
-    # The plugin loads in every project that installs the kit; the mock imports client.headers.
+    # The plugin loads in every project that installs the kit; the mock imports commandline.headers.
     code = (
-        "import sys, ollama_contract_kit.mock_server.pytest_plugin, ollama_contract_kit.client.headers;"
+        "import sys, ollama_contract_kit.mock_server.pytest_plugin, ollama_contract_kit.commandline.headers;"
         "heavy = {'flask', 'requests', 'schemathesis', 'jsonschema'} & set(sys.modules); assert not heavy, heavy"
     )
     result = _run(sys.executable, "-c", code)

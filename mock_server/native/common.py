@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Response, current_app, request
 
+from ollama_contract_kit.openapi.names import parse_model_name
+
 from ..serving.responses import empty, error_response
 from ..state import MockState
 from ..world.models import InstalledModel
-from ..world.names import parse_model_name
 from .bodies import BodyError, Fields, decode_request
 
 

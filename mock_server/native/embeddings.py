@@ -11,10 +11,11 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+from ollama_contract_kit.openapi.names import parse_model_name
+
 from ..serving.responses import error_response, json_response
 from ..world import card
 from ..world.models import InstalledModel
-from ..world.names import parse_model_name
 from .common import Refused, body, installed_model, state
 
 embedding_routes = Blueprint("embeddings", __name__)

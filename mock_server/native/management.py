@@ -8,8 +8,9 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, request
 
+from ollama_contract_kit.openapi.names import parse_model_name
+
 from ..serving.responses import empty, error_response, json_response
-from ..world.names import parse_model_name
 from .common import Refused, body, empty_ok, first_name, state
 
 management_routes = Blueprint("management", __name__)

@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import has
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 
 from ..serving.responses import json_response
 from ..world import card
 from ..world.models import PS_DETAIL_FIELDS, InstalledModel
-from ..world.names import parse_model_name
 from .common import Refused, body, first_name, state
 
 show_routes = Blueprint("show", __name__)

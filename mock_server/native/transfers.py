@@ -11,10 +11,11 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+from ollama_contract_kit.openapi.names import parse_model_name
+
 from ..state import MockState
 from ..world import card
 from ..world.models import InstalledModel
-from ..world.names import parse_model_name
 from .bodies import Fields
 from .common import Refused, body, first_name, state
 from .progress import Failed, progress_response

@@ -10,13 +10,14 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from ollama_contract_kit.openapi.names import parse_model_name
+
 from ..native.bodies import BodyError, Fields, decode_request
 from ..native.common import Refused, state
 from ..native.completion import Ask, Reply, compose, pieces
 from ..native.embeddings import NOT_AN_EMBEDDING_MODEL, embedding, tokens
 from ..native.inference import InvalidFormat, ask_for, check_capabilities, format_value
 from ..world.models import InstalledModel
-from ..world.names import parse_model_name
 from . import shapes
 
 openai_routes = Blueprint("openai", __name__, url_prefix="/v1")

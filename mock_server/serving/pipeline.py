@@ -9,7 +9,7 @@ from http import HTTPStatus
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import BadHost, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from ollama_contract_kit.client.headers import mask_secret
+from ollama_contract_kit.commandline.headers import mask_secret
 from ollama_contract_kit.openapi.releases import has, route_change
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ollama_contract_kit.client.headers import mask_headers, mask_query, mask_secret
+from ollama_contract_kit.commandline.headers import mask_headers, mask_query, mask_secret
 
 MAX_LOGGED = 1000
 MAX_BODY_CHARS = 64 * 1024

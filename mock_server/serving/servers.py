@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask
 
-from ollama_contract_kit.client.console import stop_on_signals
+from ollama_contract_kit.commandline.console import stop_on_signals
 
 from ..server import bind_server, listen_error, stop_server
 

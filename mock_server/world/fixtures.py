@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from ollama_contract_kit.openapi import validator_for
+from ollama_contract_kit.openapi.durations import KeepAliveError, parse_keep_alive
 from ollama_contract_kit.openapi.loader import parse_yaml
+from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import NEWEST, OLDEST, parse_version
 from ollama_contract_kit.openapi.timestamps import format_timestamp, parse_timestamp
 
-from .durations import KeepAliveError, parse_keep_alive
 from .models import Footprint, InstalledModel, RunningModel
-from .names import parse_model_name
 
 #: The default world shipped inside the package.
 DEFAULT_FIXTURE = "default_world.yaml"

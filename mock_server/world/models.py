@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .names import ModelName, parse_model_name
+from ollama_contract_kit.openapi.names import ModelName, parse_model_name
 
 #: The six `details` fields `/api/ps` shows, in the real server's order.
 PS_DETAIL_FIELDS = ("parent_model", "format", "family", "families", "parameter_size", "quantization_level")

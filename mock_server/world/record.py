@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from ollama_contract_kit.client import OllamaClient
-from ollama_contract_kit.client.files import write_text_atomically
 from ollama_contract_kit.client.models import keep_alive_until
+from ollama_contract_kit.commandline.files import write_text_atomically
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
 from .fixtures import build_world_document, version_problems

@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from ollama_contract_kit.openapi.durations import DEFAULT_KEEP_ALIVE_SECONDS
+from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import Version, has, parse_version
 
 from .clock import Clock
-from .durations import DEFAULT_KEEP_ALIVE_SECONDS
 from .models import InstalledModel, RunningModel
-from .names import parse_model_name
 
 
 class UnknownModel(LookupError):

@@ -10,14 +10,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
-from .errors import InvalidHeaders
-
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 #: A header or query parameter whose name holds one of these carries a credential (`X-Auth`, `api_key`, `sig`).
 _SECRET_WORDS = ("auth", "cookie", "token", "secret", "key", "pass", "session", "sig", "credential", "jwt")
 _QUERY_PARAMETER = re.compile(r"([?&;])([^=&;#]*)=([^&;#]*)")
 _AUTH_SCHEME = re.compile(r"^(Bearer|Basic|Digest|Token|Bot|ApiKey)\s+", re.IGNORECASE)
 MASK = "***"
+
+
+class InvalidHeaders(ValueError):
+    """Header input (mapping, JSON text, file or quoted pseudo-JSON) is not usable."""
+
+    exit_code = 2
 
 
 def is_secret_header(name: str) -> bool:

@@ -13,7 +13,6 @@ from typing import Any
 from flask import Flask
 
 from ollama_contract_kit.openapi.durations import parse_keep_alive
-from ollama_contract_kit.openapi.timestamps import format_timestamp
 
 from .app import create_app
 from .config import MockConfig
@@ -163,22 +162,22 @@ class MockOllama:
 
     def load(self, model: str, keep_alive: float | None = None) -> dict[str, Any]:
         """Load an installed model (seconds; negative is forever); returns its `/api/ps` entry."""
-        world = self.state.world
-        return ps_entry(world.load(world.require(model), None if keep_alive is None else _seconds(keep_alive)))
+        state = self.state
+        seconds = None if keep_alive is None else _seconds(keep_alive)
+        return ps_entry(state.scheduler.place_now(state.world.require(model), seconds), state.world.release)
 
     def unload(self, model: str) -> None:
         """Unload a model at once."""
-        world = self.state.world
-        world.unload(world.require(model))
+        self.state.scheduler.unload(self.state.world.require(model))
 
     def running(self) -> list[dict[str, Any]]:
         """What `/api/ps` lists now."""
-        world = self.state.world
-        return [ps_entry(running, world.release) for running in world.listing().models]
+        state = self.state
+        return [ps_entry(running, state.world.release) for running in state.scheduler.listing().models]
 
     def now(self) -> str:
         """The mock's current time, as Ollama writes times."""
-        return format_timestamp(self.state.clock.now())
+        return self.state.clock.instant().format()
 
     def freeze(self, at: datetime | None = None) -> None:
         """Stop the clock (at `at`, aware, or now)."""

@@ -104,6 +104,12 @@ CHANGES: dict[str, Change] = {
         "no capabilities in /api/tags",
         "4b2d52996",
     ),
+    "openai_role_once": Change(
+        (0, 32, 6),
+        "/v1/chat/completions streams name the role in the first chunk only, each chunk stamped with its own time",
+        'every streamed /v1/chat/completions chunk says "role": "assistant"',
+        "8edecb5c6",
+    ),
 }
 #: Routes added after /api/ps existed (a path, and everything below it), and the change that added each.
 ROUTE_CHANGES: dict[str, str] = {

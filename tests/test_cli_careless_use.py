@@ -215,7 +215,8 @@ def test_max_loaded_says_which_models_it_dropped() -> None:
         process.communicate(timeout=10)
     seeds = [seed.model.name for seed in default_fixture().running]
     assert len(seeds) >= 3
-    assert notice == f"ollama-mock: not running (--max-loaded 1: evicted by later ones): {', '.join(seeds[:-1])}"
+    evicted = ", ".join(seeds[:-1])
+    assert notice == f"ollama-mock: not running (OLLAMA_MAX_LOADED_MODELS 1: evicted by later ones): {evicted}"
 
 
 @pytest.mark.parametrize("server", ["granian", "waitress"])

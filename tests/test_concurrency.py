@@ -16,7 +16,6 @@ from ollama_contract_kit.openapi import validator_for
 
 THREADS = 32
 SECONDS = 10.0
-DIGEST = "297281b699fc51376006233ca400cd664c4f7b80ed88a47ef084f1e4b089803b"
 DETAILS = {
     "parent_model": "",
     "format": "gguf",
@@ -31,9 +30,11 @@ DETAILS = {
 def mock() -> Iterator[MockOllama]:
     world = {
         "models": [
-            {"name": f"worker{index}:1b", "size": 1000 + index, "digest": DIGEST, "details": DETAILS}
+            {"name": f"worker{index}:1b", "size": 1000 + index, "digest": f"{index:064x}", "details": DETAILS}
             for index in range(THREADS)
-        ]
+        ],
+        # Every worker's model stays loaded: the cap on loaded models is not what this test is about.
+        "machine": {"environment": {"OLLAMA_MAX_LOADED_MODELS": THREADS}},
     }
     with MockOllama(log_requests=False) as server:
         server.use_world(world)

@@ -46,7 +46,7 @@ def test_yaml_timestamps_stay_text(tmp_path: Path) -> None:
     fixture = tmp_path / "world.yaml"
     fixture.write_text(f"models:{MODEL}    modified_at: 2025-06-02T08:00:00Z\n")
     world = read_fixture_file(fixture)
-    assert world.models[0].modified_at.year == 2025
+    assert world.models[0].modified_at.to_datetime().year == 2025
 
 
 def test_json_fixture_is_accepted(tmp_path: Path) -> None:

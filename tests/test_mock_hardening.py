@@ -263,7 +263,7 @@ def test_a_fixture_written_is_whole_or_not_at_all(tmp_path: Path, monkeypatch: p
 
 def test_a_world_of_two_thousand_running_models_is_taken_whole(http: FlaskClient) -> None:
     template = http.get("/_mock/world").get_json()["models"][0]
-    models = [{**template, "name": f"model{index}:latest"} for index in range(2000)]
+    models = [{**template, "name": f"model{index}:latest", "digest": f"{index:064x}"} for index in range(2000)]
     running = [{"model": model["name"], "keep_alive": f"{index + 10}m"} for index, model in enumerate(models)]
     answer = http.put("/_mock/world", json={"models": models, "running": running})
     assert answer.status_code == 200

@@ -14,14 +14,14 @@ from flask import Blueprint, Response
 from ollama_contract_kit.openapi.names import parse_model_name
 
 from ..serving.responses import error_response, json_response
+from ..simulation.options import OptionError
 from ..world import card
 from ..world.models import InstalledModel
-from .common import Refused, body, installed_model, state
+from .common import Refused, body, installed_model
+from .inference import request_options, schedule
 
 embedding_routes = Blueprint("embeddings", __name__)
 
-_NANOSECONDS_PER_TOKEN = 200_000
-_LOAD_NANOSECONDS = 1_000_000
 #: What llama-server answers (and Ollama relays) when a model without pooling is asked to embed.
 NOT_AN_EMBEDDING_MODEL = "This server does not support embeddings. Start it with `--embeddings`"
 
@@ -100,31 +100,36 @@ def embed() -> Response:
         model = _model(name, (404, "model '' not found"))
     except Refused as refused:
         return refused.response()
-    world = state().world
-    world.load(model, data["keep_alive"])
+    try:
+        generation = schedule(model, request_options(model, data), data["keep_alive"])
+    except Refused as refused:
+        return refused.response()
+    except OptionError as wrong:
+        return error_response(500, str(wrong))
     try:
         if not inputs:
             return json_response({"model": name, "embeddings": []})
         if not model.can("embedding"):
             return error_response(501, NOT_AN_EMBEDDING_MODEL)
         counts = [tokens(text) for text in inputs]
-        if data.get("truncate") is False and max(counts) > model.loaded.context_length:
+        if data.get("truncate") is False and max(counts) > generation.context:
             return error_response(400, "the input length exceeds the context length")
         dimensions = int(data.get("dimensions") or 0)
         vectors = [[_float32(value) for value in embedding(model, text, dimensions)] for text in inputs]
-        prompt_tokens = sum(min(count, model.loaded.context_length) for count in counts)
+        prompt_tokens = sum(min(count, generation.context) for count in counts)
+        generation.read(prompt_tokens)
+        timings = generation.metrics(prompt_tokens, None)
         return json_response(
             {
                 "model": name,
                 "embeddings": vectors,
-                "total_duration": _LOAD_NANOSECONDS + prompt_tokens * _NANOSECONDS_PER_TOKEN,
-                "load_duration": _LOAD_NANOSECONDS,
+                "total_duration": timings["total_duration"],
+                "load_duration": timings["load_duration"],
                 "prompt_eval_count": prompt_tokens,
             }
         )
     finally:
-        if data["keep_alive"] == 0:
-            world.unload(model)  # keep_alive 0 expires the runner right after the request
+        generation.close()  # with keep_alive 0 the runner expires right after the request
 
 
 @embedding_routes.route("/api/embeddings", methods=["POST"])
@@ -142,15 +147,19 @@ def embeddings() -> Response:
             raise Refused(404, f'model "{name}" not found, try pulling it first')  # no case-insensitive match here
     except Refused as refused:
         return refused.response()
-    world = state().world
-    world.load(model, data["keep_alive"])
+    try:
+        generation = schedule(model, request_options(model, data), data["keep_alive"])
+    except Refused as refused:
+        return refused.response()
+    except OptionError as wrong:
+        return error_response(500, str(wrong))
     try:
         prompt = str(data.get("prompt") or "")
         if not prompt:
             return json_response({"embedding": []})
         if not model.can("embedding"):
             return error_response(500, "this model does not support embeddings")
+        generation.read(tokens(prompt))
         return json_response({"embedding": embedding(model, prompt)})
     finally:
-        if data["keep_alive"] == 0:
-            world.unload(model)
+        generation.close()

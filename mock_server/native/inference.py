@@ -1,27 +1,53 @@
-"""`/api/generate` and `/api/chat`: load, unload, or answer, with Ollama's checks of format, think, tools and images."""
+"""`/api/generate` and `/api/chat`: load, unload, or answer, with Ollama's checks of format, think, tools and images.
+
+Every answer goes through the scheduler (`simulation.Generation`): the model loads or reloads as its
+options require, the answer streams token by token on the mock's clock, and `num_predict` and `stop`
+end it as they end a real one.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Blueprint, Response
 
 from ollama_contract_kit.openapi.releases import has
 
+from ..answers.compose import Ask, compose
+from ..answers.transcript import count_prompt_tokens, transcribe
 from ..serving.responses import error_response, json_response
+from ..simulation.generation import Generation
+from ..simulation.options import OptionError, Options, read_options
+from ..simulation.scheduler import ServerBusy
 from ..world.models import InstalledModel
 from .bodies import BodyError, Fields, image_count
+from .chunks import chat_chunks, generate_chunks, merge_chunks, ndjson_lines
 from .common import Refused, body, installed_model, state
-from .completion import Ask, chat_chunks, compose, generate_chunks, merge_chunks, ndjson_lines
 from .wire import created_at
-
-inference_routes = Blueprint("inference", __name__)
 
 _THINK_LEVELS = ("high", "medium", "low", "max")
 _THINK_CHOICES = '("high", "medium", "low", "max", true, or false)'
+#: What llama-server answers (and Ollama relays as its error text) when a model without vision gets images.
+NO_VISION_GENERATE = (
+    '{"error":{"code":400,"message":"Multimodal data provided, but model does not support multimodal requests.",'
+    '"type":"invalid_request_error"}}'
+)
+NO_VISION_CHAT = (
+    '{"error":{"code":500,"message":"image input is not supported - hint: if this is unexpected, you may need to '
+    'provide the mmproj","type":"server_error"}}'
+)
+#: The runner's refusal of a prompt longer than the context when context shift is off (`llm/llama_server.go`).
+PROMPT_TOO_LONG = (
+    "the prompt is longer than the context length currently available to the model; shorten the prompt, "
+    "adjust the context length in settings, or use a model with a longer context length"
+)
+#: Tokens a runner keeps at the start of a prompt it truncates (`num_keep` 4, plus the BOS token).
+_KEPT_TOKENS = 5
+
+inference_routes = Blueprint("inference", __name__)
 
 
 class InvalidFormat(Exception):
@@ -66,44 +92,42 @@ class Endpoint:
     fields: Fields
     missing_model: tuple[int, str]
     empty_answer: dict[str, Any]
-    chunks: Callable[..., list[dict[str, Any]]]
+    no_vision: tuple[int, str]
 
 
+_SHARED_FIELDS: Fields = {
+    "model": (str, "string"),
+    "stream": (bool, "bool"),
+    "top_logprobs": (int, "int"),
+    "options": (dict, "map[string]interface {}"),
+    "truncate": (bool, "bool"),
+    "shift": (bool, "bool"),
+}
 GENERATE = Endpoint(
     verb="generate",
     input_field="prompt",
     struct="GenerateRequest",
     fields={
-        "model": (str, "string"),
+        **_SHARED_FIELDS,
         "prompt": (str, "string"),
         "suffix": (str, "string"),
         "system": (str, "string"),
         "template": (str, "string"),
-        "stream": (bool, "bool"),
         "raw": (bool, "bool"),
         "context": (list, "[]int"),
-        "top_logprobs": (int, "int"),
-        "options": (dict, "map[string]interface {}"),
     },  # fmt: skip
     missing_model=(404, "model '' not found"),
     empty_answer={"response": ""},
-    chunks=generate_chunks,
+    no_vision=(400, NO_VISION_GENERATE),
 )
 CHAT = Endpoint(
     verb="chat",
     input_field="messages",
     struct="ChatRequest",
-    fields={
-        "model": (str, "string"),
-        "messages": (list, "[]api.Message"),
-        "stream": (bool, "bool"),
-        "tools": (list, "api.Tools"),
-        "top_logprobs": (int, "int"),
-        "options": (dict, "map[string]interface {}"),
-    },  # fmt: skip
+    fields={**_SHARED_FIELDS, "messages": (list, "[]api.Message"), "tools": (list, "api.Tools")},
     missing_model=(400, "model is required"),
     empty_answer={"message": {"role": "assistant", "content": ""}},
-    chunks=chat_chunks,
+    no_vision=(500, NO_VISION_CHAT),
 )
 
 
@@ -118,10 +142,6 @@ def _images(endpoint: Endpoint, data: dict[str, Any]) -> int:
         except BodyError as error:
             raise Refused(400, str(error)) from None
     return sum(len(m.get("images") or ()) for m in _messages(data))  # checked with the messages
-
-
-def _model(endpoint: Endpoint, name: str) -> InstalledModel:
-    return installed_model(name, unnamed=endpoint.missing_model, not_found=f"model '{name}' not found")
 
 
 def check_capabilities(model: InstalledModel, name: str, verb: str, *, think: Any, tools: Any, suffix: Any) -> None:
@@ -144,7 +164,9 @@ def _validated(endpoint: Endpoint) -> tuple[dict[str, Any], InstalledModel, bool
     # Before thinking existed, `think` was a field the decoder ignored.
     think = think_value(data.get("think")) if has(state().world.release, "thinking") else None
     images = _images(endpoint, data)
-    model = _model(endpoint, str(data.get("model") or ""))
+    model = installed_model(
+        str(data.get("model") or ""), unnamed=endpoint.missing_model, not_found=f"model '{data.get('model')}' not found"
+    )
     if data.get("raw") and (data.get("template") or data.get("system") or data.get("context")):
         raise Refused(400, "raw mode does not support template, system, or context")
     return data, model, think, images
@@ -166,8 +188,55 @@ def ask_for(model: InstalledModel, name: str, text: str, think: Any, images: int
     )
 
 
+def request_options(model: InstalledModel, data: dict[str, Any]) -> Options:
+    """The request's options over the model's parameters (OptionError for a wrong type), and its context shift."""
+    options = read_options(model.parameters, data.get("options"))
+    shift = data.get("shift")
+    return (
+        replace(options, runner=replace(options.runner, context_shift=shift is not False))
+        if shift is not None
+        else options
+    )
+
+
+def schedule(model: InstalledModel, options: Options, keep_alive: float | None) -> Generation:
+    """Hand the request a runner (Refused(503) when the queue is full)."""
+    try:
+        return Generation(state().scheduler, model, options, keep_alive)
+    except ServerBusy as busy:
+        raise Refused(503, str(busy)) from None
+
+
+def fitted_prompt(tokens: int, generation: Generation, shift: bool) -> int:
+    """The prompt's tokens once it fits the context: truncated as the runner does, or Refused(400) without shift."""
+    context = generation.context
+    if tokens <= context - 1:
+        return tokens
+    if not shift:
+        raise Refused(400, PROMPT_TOO_LONG)
+    return context - max((context - _KEPT_TOKENS) // 2, 1)
+
+
+def closing(chunks: Iterator[bytes], generation: Generation) -> Iterator[bytes]:
+    """Stream `chunks`, handing the runner back when the stream ends, is cut, or fails."""
+    try:
+        yield from chunks
+    finally:
+        generation.close()
+
+
+def _answer_text(endpoint: Endpoint, data: dict[str, Any]) -> tuple[str, list[str], int]:
+    """The text the answer is about, every text of the prompt, and how many chat messages it has."""
+    if endpoint is GENERATE:
+        prompt = str(data.get("prompt") or "")
+        return prompt, [prompt, str(data.get("system") or "")], 0
+    messages = _messages(data)
+    last = messages[-1] if messages else {}
+    return str(last.get("content") or ""), [str(m.get("content") or "") for m in messages], len(messages)
+
+
 def serve(endpoint: Endpoint) -> Response:
-    """Load when there is nothing to answer, unload with keep_alive 0, else answer deterministically."""
+    """Load when there is nothing to answer, unload with keep_alive 0, else answer on the scheduler's runner."""
     try:
         data, model, think, images = _validated(endpoint)
         name = str(data["model"])
@@ -175,39 +244,77 @@ def serve(endpoint: Endpoint) -> Response:
         unloading = not has_input and data["keep_alive"] == 0
         if not unloading:
             check_capabilities(
-                model, name, endpoint.verb, think=think, tools=data.get("tools"), suffix=data.get("suffix")
+                model,
+                name,
+                endpoint.verb,
+                think=think,
+                tools=endpoint is CHAT and data.get("tools"),
+                suffix=data.get("suffix"),
             )
+        options = request_options(model, data)
     except Refused as refused:
         return refused.response()
-    world = state().world
-    now = created_at(state().clock.now())
-    done = {"model": name, "created_at": now, **endpoint.empty_answer, "done": True}
-    reasons = has(world.release, "load_unload_reasons")  # older releases said neither
+    except OptionError as wrong:
+        return error_response(500, str(wrong))
+    mock = state()
+    reasons = has(mock.world.release, "load_unload_reasons")  # older releases said neither
     if unloading:
-        world.unload(model)
+        mock.scheduler.unload(model)
+        done = {"model": name, "created_at": created_at(mock.clock.instant()), **endpoint.empty_answer, "done": True}
         return json_response({**done, "done_reason": "unload"} if reasons else done)
-    world.load(model, data["keep_alive"])
+    try:
+        generation = schedule(model, options, data["keep_alive"])
+    except Refused as refused:
+        return refused.response()
     if not has_input:
+        generation.close()
+        done = {"model": name, "created_at": created_at(generation.now()), **endpoint.empty_answer, "done": True}
         return json_response({**done, "done_reason": "load"} if reasons else done)
+    try:
+        return _answer(endpoint, data, model, think, images, generation)
+    except Refused as refused:
+        generation.close()
+        return refused.response()
+
+
+def _answer(
+    endpoint: Endpoint, data: dict[str, Any], model: InstalledModel, think: Any, images: int, generation: Generation
+) -> Response:
     try:
         wanted_format = format_value(data.get("format"))
     except InvalidFormat as invalid:
-        return error_response(500, str(invalid))
-    messages = _messages(data)
-    last = messages[-1] if messages else {}
-    text = str(data.get("prompt") or "") if endpoint is GENERATE else str(last.get("content") or "")
+        raise Refused(500, str(invalid)) from None
+    if images and not model.can("vision"):
+        raise Refused(*endpoint.no_vision)
+    text, prompt_texts, messages = _answer_text(endpoint, data)
+    last = _messages(data)[-1] if endpoint is CHAT and _messages(data) else {}
     ask = ask_for(
-        model, name, text, think, images,
+        model, str(data["model"]), text, think, images,
         format=wanted_format,
-        tools=tuple(tool for tool in data.get("tools") or () if isinstance(tool, dict)),
+        tools=tuple(tool for tool in data.get("tools") or () if isinstance(tool, dict)) if endpoint is CHAT else (),
         after_tool=str(last.get("role") or "").lower() == "tool",
     )  # fmt: skip
-    chunks = endpoint.chunks(ask, compose(ask), now)
-    if data["keep_alive"] == 0:
-        world.unload(model)
+    prompt_tokens = fitted_prompt(
+        count_prompt_tokens(prompt_texts, messages), generation, generation.options.runner.context_shift
+    )
+    predict = generation.options.predict
+    transcript = transcribe(
+        compose(ask),
+        predict.num_predict,
+        predict.stop,
+        structured=wanted_format is not None,
+        context=generation.context,
+    )
+    if endpoint is GENERATE:
+        chunks = generate_chunks(generation, ask, transcript, prompt_tokens, raw=bool(data.get("raw")))
+    else:
+        chunks = chat_chunks(generation, ask, transcript, prompt_tokens)
     if data.get("stream") is False:
-        return json_response(merge_chunks(chunks))
-    return Response(ndjson_lines(chunks), content_type="application/x-ndjson")
+        try:
+            return json_response(merge_chunks(list(chunks)))
+        finally:
+            generation.close()
+    return Response(closing(ndjson_lines(chunks), generation), content_type="application/x-ndjson")
 
 
 @inference_routes.route("/api/generate", methods=["POST"])

@@ -8,7 +8,6 @@ from flask import Blueprint, Response
 
 from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import has
-from ollama_contract_kit.openapi.timestamps import format_timestamp
 
 from ..serving.responses import json_response
 from ..world import card
@@ -43,7 +42,7 @@ def show_body(model: InstalledModel, *, system: str | None = None) -> dict[str, 
     answer["tensors"] = card.tensors(model)
     if model.capabilities and has(state().world.release, "show_capabilities"):
         answer["capabilities"] = list(model.capabilities)
-    answer["modified_at"] = format_timestamp(model.modified_at)
+    answer["modified_at"] = model.modified_at.format()
     return answer
 
 

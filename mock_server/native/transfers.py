@@ -70,7 +70,7 @@ def pull_events(mock: MockState, name: str) -> Iterator[dict[str, Any]]:
         layer.digest for layer in card.layers(upstream)
     }:
         yield {"status": "removing unused layers"}
-    mock.world.install(replace(upstream, modified_at=mock.clock.now()))
+    mock.world.install(replace(upstream, modified_at=mock.clock.instant()))
     yield {"status": "success"}
 
 
@@ -158,8 +158,8 @@ def _from_files(mock: MockState, files: dict[str, Any]) -> InstalledModel:
             "parameter_size": "",
             "quantization_level": "F16",
         },  # fmt: skip
-        modified_at=mock.clock.now(),
-        loaded=card.default_footprint(max(1, sum(sizes))),
+        modified_at=mock.clock.instant(),
+        loaded=None,
     )
 
 
@@ -204,7 +204,7 @@ def _create_events(mock: MockState, name: str, data: dict[str, Any]) -> Iterator
         name=name,
         details=details,
         size=size,
-        modified_at=mock.clock.now(),
+        modified_at=mock.clock.instant(),
         template=data.get("template") or base.template,
         system=data.get("system") or base.system,
         license="\n".join(license_text) if isinstance(license_text, list) else (license_text or base.license),
@@ -214,6 +214,9 @@ def _create_events(mock: MockState, name: str, data: dict[str, Any]) -> Iterator
             for message in data.get("messages") or []
         )
         or base.messages,
+        # Same weights, same runner (Ollama keys runners by the weights blob); quantizing makes new weights.
+        weights="" if quantize else card.weights_digest(base),
+        loaded=None if quantize else base.loaded,
     )
     fingerprint = json.dumps([base.digest, quantize, card.modelfile(created)]).encode()
     created = replace(created, digest=hashlib.sha256(fingerprint).hexdigest())

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from flask import Response
 
-from ..native.completion import Reply
 from ..serving.encoding import go_json
 from ..serving.responses import json_response
 
@@ -41,25 +39,28 @@ def next_id(prefix: str) -> str:
     return f"{prefix}-{next(_ids) % 999}"
 
 
-def usage(reply: Reply, completion_tokens: int) -> dict[str, int]:
-    """Token counts as OpenAI names them."""
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    """Token counts as OpenAI names them (Ollama's prompt_eval_count and eval_count)."""
     return {
-        "prompt_tokens": reply.prompt_tokens,
+        "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
-        "total_tokens": reply.prompt_tokens + completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
     }
 
 
-def openai_tool_calls(reply: Reply) -> list[dict[str, Any]]:
+def openai_tool_calls(calls: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Ollama's tool calls in OpenAI's shape: arguments as a JSON string."""
     return [
         {
             "id": call["id"],
             "index": call["function"]["index"],
             "type": "function",
-            "function": {"name": call["function"]["name"], "arguments": json.dumps(call["function"]["arguments"])},
+            "function": {
+                "name": call["function"]["name"],
+                "arguments": go_json(call["function"]["arguments"]).decode(),
+            },
         }
-        for call in reply.tool_calls
+        for call in calls
     ]
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ollama_contract_kit.openapi.timestamps import format_timestamp
-
 from ..state import MockState
 from .faults import FAULT_HEADER
 from .http_rules import classify_host, is_loopback_bind, token_matches
@@ -47,7 +45,7 @@ def _log(state: MockState, environ: dict[str, Any]) -> None:
     headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
     query = environ.get("QUERY_STRING")
     path = "/api/ps" + (f"?{query}" if query else "")
-    state.requests.record("GET", path, 200, headers, b"", format_timestamp(state.clock.now()))
+    state.requests.record("GET", path, 200, headers, b"", state.clock.instant().format())
     if state.config.log_requests:
         shown = "/api/ps" + ("?…" if query else "")
         access_log.info('%s "GET %s" 200 fast', environ.get("REMOTE_ADDR"), shown)

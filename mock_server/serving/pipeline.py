@@ -11,7 +11,6 @@ from werkzeug.exceptions import BadHost, MethodNotAllowed, NotFound, RequestEnti
 
 from ollama_contract_kit.commandline.headers import mask_secret
 from ollama_contract_kit.openapi.releases import has, route_change
-from ollama_contract_kit.openapi.timestamps import format_timestamp
 
 from ..control import CONTROL_PREFIX
 from ..state import MockState
@@ -162,7 +161,7 @@ def _log(state: MockState, response: Response) -> None:
     except RequestEntityTooLarge:
         body = b""
     state.requests.record(
-        request.method, path, response.status_code, dict(request.headers), body, format_timestamp(state.clock.now())
+        request.method, path, response.status_code, dict(request.headers), body, state.clock.instant().format()
     )
     if state.config.log_requests:
         shown = mask_secret(request.path, state.config.token) + ("?…" if request.query_string else "")

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .models import Footprint, InstalledModel
+from .models import InstalledModel
 
 #: GGUF `general.file_type` of common quantizations (llama.cpp's `llama_ftype`).
 _FILE_TYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "Q2_K": 10, "Q3_K_M": 12}
@@ -25,11 +25,6 @@ class Layer:
     digest: str  # `sha256:<64 hex>`
     size: int
     kind: str  # model, template, system, license, params, messages, projector, config
-
-
-def default_footprint(size: int) -> Footprint:
-    """The footprint of a model no fixture describes: all of it in VRAM, a 4096 context."""
-    return Footprint(size=size, size_vram=size, context_length=4096)
 
 
 def _sha256(text: str) -> str:
@@ -69,7 +64,8 @@ def trained_context_length(model: InstalledModel) -> int:
     given = (model.model_info or {}).get(f"{architecture(model)}.context_length") or model.details.get("context_length")
     if isinstance(given, int) and given > 0:
         return given
-    return max(model.loaded.context_length, 2048 if model.can("embedding") else 131072)
+    stated = model.loaded.context_length if model.loaded is not None else 0
+    return max(stated, 2048 if model.can("embedding") else 131072)
 
 
 def model_info(model: InstalledModel) -> dict[str, Any]:
@@ -139,6 +135,11 @@ def _modelfile_value(text: str) -> str:
     return f'"""{text}"""' if '"' in text else f'"{text}"'
 
 
+def weights_digest(model: InstalledModel) -> str:
+    """The digest of the model's weights blob (`sha256:<hex>`): what runners are keyed by (shared by copies)."""
+    return model.weights or _sha256(f"model:{model.digest}")
+
+
 def layers(model: InstalledModel) -> list[Layer]:
     """The model's blobs in manifest order (the config last), with sizes adding up to its size on disk."""
     extra: list[Layer] = []
@@ -155,7 +156,7 @@ def layers(model: InstalledModel) -> list[Layer]:
             extra.append(Layer(_sha256(f"{kind}:{content}"), len(content.encode("utf-8")), kind))
     config = Layer(_sha256(f"config:{model.digest}"), _CONFIG_BYTES, "config")
     weights = max(1, model.size - sum(layer.size for layer in extra) - config.size)
-    return [Layer(_sha256(f"model:{model.digest}"), weights, "model"), *extra, config]
+    return [Layer(weights_digest(model), weights, "model"), *extra, config]
 
 
 def modelfile(model: InstalledModel) -> str:

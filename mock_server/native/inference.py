@@ -8,11 +8,11 @@ end it as they end a real one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Blueprint, Response
+from werkzeug.wsgi import ClosingIterator
 
 from ollama_contract_kit.openapi.releases import has
 
@@ -217,14 +217,6 @@ def fitted_prompt(tokens: int, generation: Generation, shift: bool) -> int:
     return context - max((context - _KEPT_TOKENS) // 2, 1)
 
 
-def closing(chunks: Iterator[bytes], generation: Generation) -> Iterator[bytes]:
-    """Stream `chunks`, handing the runner back when the stream ends, is cut, or fails."""
-    try:
-        yield from chunks
-    finally:
-        generation.close()
-
-
 def _answer_text(endpoint: Endpoint, data: dict[str, Any]) -> tuple[str, list[str], int]:
     """The text the answer is about, every text of the prompt, and how many chat messages it has."""
     if endpoint is GENERATE:
@@ -314,7 +306,8 @@ def _answer(
             return json_response(merge_chunks(list(chunks)))
         finally:
             generation.close()
-    return Response(closing(ndjson_lines(chunks), generation), content_type="application/x-ndjson")
+    # The runner is handed back when the server closes the answer: sent, cut, or never read.
+    return Response(ClosingIterator(ndjson_lines(chunks), generation.close), content_type="application/x-ndjson")
 
 
 @inference_routes.route("/api/generate", methods=["POST"])

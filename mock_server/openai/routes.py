@@ -301,7 +301,7 @@ def chat_completions() -> Response:
             frames = _chat_stream(
                 base, generation, transcript, prompt_tokens, with_usage=_include_usage(data), role_once=role_once
             )
-            return shapes.event_stream(closing_frames(frames, generation))
+            return shapes.event_stream(frames, on_close=generation.close)
         try:
             for _ in generation.run(transcript, prompt_tokens):
                 pass
@@ -321,14 +321,6 @@ def chat_completions() -> Response:
         return shapes.answer(completion)
 
     return _guarded(handle)
-
-
-def closing_frames(frames: Iterator[dict[str, Any]], generation: Generation) -> Iterator[dict[str, Any]]:
-    """Pass the frames on, handing the runner back when the stream ends or is cut."""
-    try:
-        yield from frames
-    finally:
-        generation.close()
 
 
 # -- completions -------------------------------------------------------------------------------------
@@ -400,7 +392,7 @@ def completions() -> Response:
                 yield {"id": identity, "object": "text_completion", "created": done, "choices": [], "model": name,
                        "system_fingerprint": "fp_ollama", "usage": shapes.usage(prompt_tokens, counted)}  # fmt: skip
 
-        return shapes.event_stream(closing_frames(frames(), generation))
+        return shapes.event_stream(frames(), on_close=generation.close)
 
     return _guarded(handle)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from flask import Response
+from werkzeug.wsgi import ClosingIterator
 
 from ..serving.encoding import go_json
 from ..serving.responses import json_response
@@ -71,6 +72,7 @@ def events(chunks: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     yield b"data: [DONE]\n\n"
 
 
-def event_stream(chunks: Iterable[dict[str, Any]]) -> Response:
-    """A `text/event-stream` answer of `chunks`."""
-    return Response(events(chunks), content_type="text/event-stream")
+def event_stream(chunks: Iterable[dict[str, Any]], on_close: Callable[[], None] | None = None) -> Response:
+    """A `text/event-stream` answer of `chunks`; `on_close` runs when the server closes it (sent, cut or unread)."""
+    body = events(chunks)
+    return Response(ClosingIterator(body, on_close) if on_close else body, content_type="text/event-stream")

@@ -100,7 +100,8 @@ class Scheduler:
         self._runners: dict[str, Runner] = {}
         #: Runners that were unloaded but stay listed until the unload delay passes.
         self._stopping: dict[str, RunningModel] = {}
-        self._pending = 0
+        #: Requests waiting for their turn (Ollama's pending channel); the one whose turn it is is not counted.
+        self._queued = 0
         self._tickets = 0
         self._turn = 0
         self._next_expiry: GoTime | None = None
@@ -139,17 +140,13 @@ class Scheduler:
             runner = self._runners.get(wanted.key)
             if runner is not None and not runner.stopping and not _needs_reload(runner, wanted):
                 return self._use(runner, keep_alive, watch, loaded=False)
-            if self._pending >= self.machine.settings.max_queue:
+            if self._queued >= self.machine.settings.max_queue:
                 raise ServerBusy
-            self._pending += 1
+            self._queued += 1
             ticket = self._tickets
             self._tickets += 1
-        try:
-            with self._turn_of(ticket):
-                return self._serve_pending(wanted, keep_alive, watch)
-        finally:
-            with self._changed:
-                self._pending -= 1
+        with self._turn_of(ticket):
+            return self._serve_pending(wanted, keep_alive, watch)
 
     @contextmanager
     def slot(self, lease: Lease) -> Iterator[None]:
@@ -263,6 +260,7 @@ class Scheduler:
         with self._changed:
             while self._turn != ticket:
                 self._changed.wait()
+            self._queued -= 1
         try:
             yield
         finally:

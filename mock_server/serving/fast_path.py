@@ -45,7 +45,7 @@ def _log(state: MockState, environ: dict[str, Any]) -> None:
     headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
     query = environ.get("QUERY_STRING")
     path = "/api/ps" + (f"?{query}" if query else "")
-    state.requests.record("GET", path, 200, headers, b"", state.clock.instant().format())
+    state.requests.record("GET", path, 200, headers, b"", state.clock.instant())
     if state.config.log_requests:
         shown = "/api/ps" + ("?…" if query else "")
         access_log.info('%s "GET %s" 200 fast', environ.get("REMOTE_ADDR"), shown)

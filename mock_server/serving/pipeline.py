@@ -161,7 +161,7 @@ def _log(state: MockState, response: Response) -> None:
     except RequestEntityTooLarge:
         body = b""
     state.requests.record(
-        request.method, path, response.status_code, dict(request.headers), body, state.clock.instant().format()
+        request.method, path, response.status_code, dict(request.headers), body, state.clock.instant()
     )
     if state.config.log_requests:
         shown = mask_secret(request.path, state.config.token) + ("?…" if request.query_string else "")

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ollama_contract_kit.commandline.headers import mask_headers, mask_query, mask_secret
+from ollama_contract_kit.openapi.timestamps import GoTime
 
 MAX_LOGGED = 1000
 MAX_BODY_CHARS = 64 * 1024
@@ -22,8 +23,10 @@ class RequestLog:
         self._lock = threading.Lock()
         self._entries: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_LOGGED)
 
-    def record(self, method: str, path: str, status: int, headers: Mapping[str, str], body: bytes, time: str) -> None:
-        """Add one answered request."""
+    def record(
+        self, method: str, path: str, status: int, headers: Mapping[str, str], body: bytes, time: GoTime
+    ) -> None:
+        """Add one answered request (its time is written out when the log is read: the hot path stays cheap)."""
         text = body[:MAX_BODY_CHARS].decode("utf-8", errors="replace") if body else None
         entry = {
             "method": method,
@@ -39,7 +42,7 @@ class RequestLog:
     def entries(self) -> list[dict[str, Any]]:
         """A copy of the log."""
         with self._lock:
-            return list(self._entries)
+            return [entry | {"time": entry["time"].format()} for entry in self._entries]
 
     def clear(self) -> None:
         """Forget every request."""

@@ -25,7 +25,7 @@ class Pace:
 
     #: Tokens generated a second (0: as fast as possible).
     tokens_per_second: float = 100.0
-    #: Bytes of a runner loaded a second (0: loads take no time beyond the start-up).
+    #: Bytes of a runner loaded a second (0: loads take no time at all).
     load_bytes_per_second: float = 32e9
     #: Seconds a new runner takes to start before its weights load.
     start_seconds: float = 0.02
@@ -33,9 +33,10 @@ class Pace:
     warm_seconds: float = 0.001
 
     def load_seconds(self, size: int) -> float:
-        """How long loading a runner of `size` bytes takes."""
-        reading = size / self.load_bytes_per_second if self.load_bytes_per_second > 0 else 0.0
-        return self.start_seconds + reading
+        """How long loading a runner of `size` bytes takes (start-up, then the bytes at the load speed)."""
+        if self.load_bytes_per_second <= 0:
+            return 0.0
+        return self.start_seconds + size / self.load_bytes_per_second
 
     @property
     def token_seconds(self) -> float:

@@ -338,8 +338,8 @@ def serve(argv: Sequence[str]) -> int:
         flush=True,
     )
     if state.not_started:
-        cap = state.scheduler.machine.settings.max_loaded_models
-        reason = f"OLLAMA_MAX_LOADED_MODELS {cap}: evicted by later ones" if cap else "expired"
+        cap = state.scheduler.machine.max_loaded(state.world.release)
+        reason = f"OLLAMA_MAX_LOADED_MODELS {cap}: evicted by later ones, or expired"
         print(f"ollama-mock: not running ({reason}): {', '.join(state.not_started)}", file=sys.stderr, flush=True)
     try:
         (serve_granian if server == "granian" else serve_waitress)(app, arguments.host, port, threads)

@@ -50,6 +50,12 @@ CHANGES: dict[str, Change] = {
         "only /v1/chat/completions: the others 404",
         "996bb1b85, d626b99b5",
     ),
+    "concurrent_models": Change(
+        (0, 1, 49),
+        "3 models a GPU (3 on a CPU) stay loaded at once, each answering up to 4 requests at once",
+        "one model at a time (loading another unloads it), answering one request at a time",
+        "17b7186cd, 9929751cc",
+    ),
     "embed": Change(
         (0, 2, 6),
         "POST /api/embed (batches) and /v1/embeddings",
@@ -67,6 +73,12 @@ CHANGES: dict[str, Change] = {
         "/api/show says the model's capabilities",
         "no capabilities in /api/show",
         "e172f095b",
+    ),
+    "context_4096": Change(
+        (0, 6, 7),
+        "a runner's default context is 4096",
+        "a runner's default context is 2048",
+        "44b466eeb",
     ),
     "method_not_allowed": Change(
         (0, 7, 0),
@@ -86,11 +98,23 @@ CHANGES: dict[str, Change] = {
         "no context_length in /api/ps",
         "34088dbcf",
     ),
+    "one_request_a_runner": Change(
+        (0, 9, 7),
+        "OLLAMA_NUM_PARALLEL defaults to 1: a runner answers one request at a time",
+        "a runner answers up to 4 requests at once",
+        "20c3266e9",
+    ),
     "tool_call_ids": Change(
         (0, 12, 10),
         "tool calls carry an id",
         "tool calls carry no id",
         "809b9c68f",
+    ),
+    "context_by_vram": Change(
+        (0, 15, 5),
+        "the default context follows the total VRAM: 4096, 32768 from 23 GiB, 262144 from 47 GiB",
+        "the default context is the same on every machine",
+        "0334ffa62",
     ),
     "status": Change(
         (0, 16, 2),

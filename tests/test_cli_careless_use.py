@@ -216,7 +216,8 @@ def test_max_loaded_says_which_models_it_dropped() -> None:
     seeds = [seed.model.name for seed in default_fixture().running]
     assert len(seeds) >= 3
     evicted = ", ".join(seeds[:-1])
-    assert notice == f"ollama-mock: not running (OLLAMA_MAX_LOADED_MODELS 1: evicted by later ones): {evicted}"
+    expected = f"not running (OLLAMA_MAX_LOADED_MODELS 1: evicted by later ones, or expired): {evicted}"
+    assert notice == f"ollama-mock: {expected}"
 
 
 @pytest.mark.parametrize("server", ["granian", "waitress"])

@@ -32,7 +32,10 @@ def client(release: str) -> Iterator[FlaskClient]:
     state = app.extensions["ollama_mock"]
     state.clock.freeze()
     with app.test_client() as client:
-        client.put("/_mock/world", json={**client.get("/_mock/world").get_json(), "running": []})
+        world = client.get("/_mock/world").get_json()
+        # Three models may stay loaded, as OLLAMA_MAX_LOADED_MODELS=3 allowed before 0.1.49 made it the default.
+        world["machine"]["environment"] = {"OLLAMA_MAX_LOADED_MODELS": 3}
+        client.put("/_mock/world", json={**world, "running": []})
         yield client
 
 
@@ -160,3 +163,18 @@ def test_the_readme_table_lists_every_profile() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for release in profiles():
         assert f"| {release} |" in readme, f"README's profile table lacks {release}"
+
+
+def test_the_scheduler_defaults_are_the_release_s(release: str) -> None:
+    app = create_app(MockConfig(ollama_version=release, log_requests=False))
+    with app.test_client() as client:
+        world = client.get("/_mock/world").get_json()
+        world["machine"] = {"gpus": [{"memory": "24 GiB"}]}
+        client.put("/_mock/world", json={**world, "running": [], "version": release})
+        for name in ("smollm2:360m", "llama3.2", "codellama:7b"):
+            client.post("/api/generate", json={"model": name})
+        listed = {entry["name"]: entry for entry in _ps(client)}
+    assert len(listed) == (3 if _speaks(release, "concurrent_models") else 1), "the cap on loaded models"
+    if _speaks(release, "ps_context_length"):
+        context = 32768 if _speaks(release, "context_by_vram") else 4096 if _speaks(release, "context_4096") else 2048
+        assert listed["codellama:7b"]["context_length"] == min(context, 16384), "the default context, capped"

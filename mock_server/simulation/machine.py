@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ollama_contract_kit.openapi.durations import FOREVER_SECONDS, KeepAliveError, parse_go_duration
+from ollama_contract_kit.openapi.releases import Version, has
 
 GIB = 1024**3
 #: `defaultModelsPerGPU` (server/sched.go): the automatic cap on loaded models, per GPU (CPU-only: one set).
@@ -65,8 +66,8 @@ class Settings:
 
     #: `OLLAMA_MAX_LOADED_MODELS`; 0 is automatic: 3 per GPU, 3 on a CPU-only server.
     max_loaded_models: int = 0
-    #: `OLLAMA_NUM_PARALLEL`: requests a runner serves at once (embedding models always 1).
-    num_parallel: int = 1
+    #: `OLLAMA_NUM_PARALLEL`: requests a runner serves at once (embedding models always 1); 0: the release's default.
+    num_parallel: int = 0
     #: `OLLAMA_MAX_QUEUE`: requests that may wait for a load before the 503.
     max_queue: int = 512
     #: `OLLAMA_CONTEXT_LENGTH`; 0 is automatic: 4096, 32768 or 262144 by total VRAM.
@@ -93,23 +94,34 @@ class Machine:
         """Total GPU memory less the overhead kept free on each GPU."""
         return sum(max(0, gpu.memory - self.settings.gpu_overhead) for gpu in self.gpus)
 
-    def default_context(self) -> int:
-        """The context a runner gets when nothing asks for one: `OLLAMA_CONTEXT_LENGTH`, else by VRAM.
+    def default_context(self, release: Version | None = None) -> int:
+        """The context a runner gets when nothing asks for one: `OLLAMA_CONTEXT_LENGTH`, else the release's.
 
-        `server/routes.go` (commit 0334ffa62, 0.15.5): at least 47 GiB of VRAM gives 262144, at least
-        23 GiB 32768, less (a CPU-only server included) 4096.
+        Since 0.15.5 (`server/routes.go`, commit 0334ffa62) it follows the VRAM: at least 47 GiB gives
+        262144, at least 23 GiB 32768, less (a CPU-only server included) 4096; before, 4096 from 0.6.7
+        and 2048 earlier (`releases.CHANGES`).
         """
         if self.settings.context_length:
             return self.settings.context_length
+        if not has(release, "context_by_vram"):
+            return 4096 if has(release, "context_4096") else 2048
         if self.vram >= 47 * GIB:
             return 262144
         if self.vram >= 23 * GIB:
             return 32768
         return 4096
 
-    def max_loaded(self) -> int:
-        """How many runners may be loaded at once (`OLLAMA_MAX_LOADED_MODELS`, else 3 per GPU)."""
-        return self.settings.max_loaded_models or MODELS_PER_GPU * max(1, len(self.gpus))
+    def max_loaded(self, release: Version | None = None) -> int:
+        """How many runners may be loaded at once: `OLLAMA_MAX_LOADED_MODELS`, else 3 per GPU (1 before 0.1.49)."""
+        if self.settings.max_loaded_models:
+            return self.settings.max_loaded_models
+        return MODELS_PER_GPU * max(1, len(self.gpus)) if has(release, "concurrent_models") else 1
+
+    def num_parallel(self, release: Version | None = None) -> int:
+        """Requests a runner answers at once: `OLLAMA_NUM_PARALLEL`, else 1 (4 from 0.1.49 to 0.9.6, 1 before)."""
+        if self.settings.num_parallel:
+            return self.settings.num_parallel
+        return 4 if has(release, "concurrent_models") and not has(release, "one_request_a_runner") else 1
 
 
 def _whole(name: str, value: Any, minimum: int) -> int:
@@ -142,7 +154,7 @@ def read_settings(values: Mapping[str, Any], base: Settings | None = None) -> Se
         if name == "OLLAMA_MAX_LOADED_MODELS":
             changes["max_loaded_models"] = _whole(name, value, 0)
         elif name == "OLLAMA_NUM_PARALLEL":
-            changes["num_parallel"] = max(1, _whole(name, value, 0))
+            changes["num_parallel"] = _whole(name, value, 0)
         elif name == "OLLAMA_MAX_QUEUE":
             changes["max_queue"] = _whole(name, value, 0)
         elif name == "OLLAMA_CONTEXT_LENGTH":

@@ -200,8 +200,8 @@ class Scheduler:
     # -- worlds ------------------------------------------------------------------------------------
 
     def reset(self, seeds: tuple[RunningSeed, ...]) -> list[str]:
-        """Unload everything, then start the seeds' runners in order. All of them run, unless the world sets
-        `OLLAMA_MAX_LOADED_MODELS`: then later ones evict earlier ones as loads would.
+        """Unload everything, then start the seeds' runners in order; past the cap on loaded models, later
+        ones evict earlier ones as loads would.
 
         Returns the names of seeds that are not running after all (evicted or already expired).
         """
@@ -229,14 +229,14 @@ class Scheduler:
     def _wanted(self, model: InstalledModel, options: Options) -> _Wanted:
         shape = shape_of(model)
         requested = options.runner
-        context = requested.num_ctx or self.machine.default_context()
+        context = requested.num_ctx or self.machine.default_context(self.speaks_as)
         context = max(4, context)
         if model.can("vision"):
             context = max(context, 2048)
         context = effective_context(context, shape.trained_context)
         embedding = model.can("embedding") and not model.can("completion")
         single = embedding or card.architecture(model) in _SINGLE_REQUEST_ARCHITECTURES
-        parallel = 1 if single else self.machine.settings.num_parallel
+        parallel = 1 if single else self.machine.num_parallel(self.speaks_as)
         automatic_context = options.automatic_context and not self.machine.settings.context_length
         batch_given = options.runner.num_batch != RunnerOptions().num_batch
         if embedding:
@@ -312,7 +312,7 @@ class Scheduler:
         """The runner to evict before loading `wanted`, if the cap or (on GPUs) the memory requires one."""
         if not self._runners:
             return None
-        if len(self._runners) >= self.machine.max_loaded():
+        if len(self._runners) >= self.machine.max_loaded(self.speaks_as):
             return self._pick_victim()
         layers = shape_of(wanted.model).block_count
         partial = 0 <= wanted.options.num_gpu < layers  # CPU only, or explicitly part on the GPUs
@@ -339,7 +339,7 @@ class Scheduler:
 
     def _footprint(self, wanted: _Wanted) -> tuple[int, Placement]:
         model = wanted.model
-        stated_parallel = self.machine.settings.num_parallel
+        stated_parallel = self.machine.num_parallel(self.speaks_as)
         size = runner_size(model, wanted.options.num_ctx, wanted.parallel, wanted.options.num_batch, self.machine,
                            stated_parallel)  # fmt: skip
         stated = model.loaded
@@ -366,8 +366,7 @@ class Scheduler:
         wanted = self._wanted(model, _seed_options(model, seed))
         if wanted.key in self._runners:
             return
-        cap = self.machine.settings.max_loaded_models  # a world's running models run, unless a cap is set
-        if cap and len(self._runners) >= cap:
+        if len(self._runners) >= self.machine.max_loaded(self.speaks_as):
             victim = self._pick_victim()
             del self._runners[victim.key]
         now = self.clock.instant()
@@ -384,7 +383,7 @@ class Scheduler:
             key=wanted.key,
             model=model,
             options=wanted.options,
-            automatic_context=wanted.options.num_ctx == self.machine.default_context(),
+            automatic_context=wanted.options.num_ctx == self.machine.default_context(self.speaks_as),
             automatic_batch=wanted.automatic_batch,
             parallel=wanted.parallel,
             size=size,

@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,8 @@ def build_world_document(data: Any, source: str, validate_schema: bool = True) -
         problems = []
     except MachineError as error:
         machine, problems = Machine(), [str(error)]
-    context = machine.default_context()
+    release = parse_version(str(data.get("version", DEFAULT_VERSION)))
+    context = machine.default_context(release)
     models, model_problems = _installed_models(data["models"], "$.models", context)
     running, running_problems = _running_seeds(data.get("running", []), models)
     registry, registry_problems = _installed_models(data.get("registry", []), "$.registry", context)
@@ -125,8 +126,11 @@ def build_world_document(data: Any, source: str, validate_schema: bool = True) -
     if problems:
         raise FixtureError(source, problems)
     if "machine" not in data:
-        # The stated figures were taken at the CPU default context: the inferred GPU keeps that default.
+        # A machine on which the world's figures are true: they were taken at the CPU default context, and
+        # a server that had this many models running let that many stay loaded.
         machine = machine_for(_stated_vram(models.values(), running), context_length=context)
+        if len(running) > machine.max_loaded(release):
+            machine = replace(machine, settings=replace(machine.settings, max_loaded_models=len(running)))
     return WorldDocument(
         version=data.get("version", DEFAULT_VERSION),
         models=tuple(models.values()),

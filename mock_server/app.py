@@ -12,13 +12,17 @@ from werkzeug.routing import Rule
 
 from .config import MockConfig
 from .control import control_routes
+from .native.cloud import cloud_routes
 from .native.embeddings import embedding_routes
 from .native.inference import inference_routes
 from .native.management import management_routes
 from .native.routes import ollama_routes
 from .native.show import show_routes
 from .native.transfers import transfer_routes
+from .openai.messages import messages_routes
+from .openai.responses import responses_routes
 from .openai.routes import openai_routes
+from .openai.transcriptions import transcription_routes
 from .serving.body_limit import apply_body_limit
 from .serving.encoding import go_json
 from .serving.fast_path import fast_ps
@@ -35,6 +39,10 @@ ROUTE_FAMILIES = (
     transfer_routes,
     management_routes,
     openai_routes,
+    responses_routes,
+    messages_routes,
+    transcription_routes,
+    cloud_routes,
 )
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -84,7 +84,8 @@ def decode_json(text: str) -> Any:
     return value
 
 
-def _go_type(value: Any) -> str:
+def go_kind(value: Any) -> str:
+    """How Go's decoder names the kind of a JSON value in its errors (`string`, `number`, `object`...)."""
     return _GO_TYPES.get(type(value), "null")
 
 
@@ -94,12 +95,12 @@ def image_count(images: Any, field: str) -> int:
         return 0
     if not isinstance(images, list):
         raise BodyError(
-            f"json: cannot unmarshal {_go_type(images)} into Go struct field {field} of type []api.ImageData"
+            f"json: cannot unmarshal {go_kind(images)} into Go struct field {field} of type []api.ImageData"
         )
     for image in images:
         if not isinstance(image, str):
             raise BodyError(
-                f"json: cannot unmarshal {_go_type(image)} into Go struct field {field} of type api.ImageData"
+                f"json: cannot unmarshal {go_kind(image)} into Go struct field {field} of type api.ImageData"
             )
         bad = next((index for index, byte in enumerate(image.encode()) if byte not in _BASE64), None)
         if bad is None:
@@ -115,19 +116,19 @@ def image_count(images: Any, field: str) -> int:
 def _check_message(message: Any) -> None:
     if not isinstance(message, dict):
         raise BodyError(
-            f"json: cannot unmarshal {_go_type(message)} into Go struct field ChatRequest.messages of type api.Message"
+            f"json: cannot unmarshal {go_kind(message)} into Go struct field ChatRequest.messages of type api.Message"
         )
     for key in ("role", "content", "thinking"):
         field = message.get(key)
         if field is not None and not isinstance(field, str):
             raise BodyError(
-                f"json: cannot unmarshal {_go_type(field)} into Go struct field Message.messages.{key} of type string"
+                f"json: cannot unmarshal {go_kind(field)} into Go struct field Message.messages.{key} of type string"
             )
     image_count(message.get("images"), "Message.messages.images")
     calls = message.get("tool_calls")
     if calls is not None and (not isinstance(calls, list) or not all(isinstance(call, dict) for call in calls)):
         raise BodyError(
-            f"json: cannot unmarshal {_go_type(calls)} into Go struct field Message.messages.tool_calls of type "
+            f"json: cannot unmarshal {go_kind(calls)} into Go struct field Message.messages.tool_calls of type "
             "[]api.ToolCall"
         )
 
@@ -149,7 +150,7 @@ def _check_items(struct: str, key: str, go_type: str, items: list[Any] | dict[st
     for item in items.values() if isinstance(items, dict) else items:
         if not isinstance(item, expected) or isinstance(item, bool):
             raise BodyError(
-                f"json: cannot unmarshal {_go_type(item)} into Go struct field {struct}.{key} of type {item_type}"
+                f"json: cannot unmarshal {go_kind(item)} into Go struct field {struct}.{key} of type {item_type}"
             )
 
 
@@ -164,7 +165,7 @@ def decode_request(raw: bytes, struct: str, fields: Fields, *, keep_alive: bool 
     if value is None:
         value = {}
     if not isinstance(value, dict):
-        raise BodyError(f"json: cannot unmarshal {_go_type(value)} into Go value of type api.{struct}")
+        raise BodyError(f"json: cannot unmarshal {go_kind(value)} into Go value of type api.{struct}")
     for key, (expected, go_type) in fields.items():
         field = value.get(key)
         if field is None:
@@ -175,7 +176,7 @@ def decode_request(raw: bytes, struct: str, fields: Fields, *, keep_alive: bool 
                     f"json: cannot unmarshal number {field!r} into Go struct field {struct}.{key} of type {go_type}"
                 )
             raise BodyError(
-                f"json: cannot unmarshal {_go_type(field)} into Go struct field {struct}.{key} of type {go_type}"
+                f"json: cannot unmarshal {go_kind(field)} into Go struct field {struct}.{key} of type {go_type}"
             )
     if fields.get("messages", (list, ""))[1] == "[]api.Message":
         for message in value.get("messages") or ():

@@ -8,14 +8,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import has
 
 from ..answers.compose import Ask, Reply, compose
 from ..answers.transcript import Transcript, count_prompt_tokens, transcribe
-from ..native.bodies import BodyError, Fields, decode_request
+from ..native.bodies import go_kind as _go_kind
 from ..native.common import Refused, state
 from ..native.embeddings import NOT_AN_EMBEDDING_MODEL, embedding, tokens
 from ..native.inference import InvalidFormat, ask_for, check_capabilities, fitted_prompt, format_value, schedule
@@ -23,37 +23,13 @@ from ..simulation.generation import Generation
 from ..simulation.options import OptionError, read_options
 from ..world.models import InstalledModel
 from . import shapes
+from .middleware import EFFORTS as _EFFORTS
+from .middleware import IMAGE_PREFIXES as _IMAGE_PREFIXES
+from .middleware import Invalid as _Invalid
+from .middleware import decoded
+from .middleware import installed as _installed
 
 openai_routes = Blueprint("openai", __name__, url_prefix="/v1")
-
-_EFFORTS = {"none": False, "minimal": "low", "low": "low", "medium": "medium", "high": "high", "max": "max"}
-_EFFORTS |= {"xhigh": "max", "ultra": "max"}
-_IMAGE_PREFIXES = tuple(f"data:image/{kind};base64," for kind in ("jpeg", "jpg", "png", "webp")) + ("data:;base64,",)
-
-
-class _Invalid(Exception):
-    """A request the middleware refuses (gin's `c.JSON`: charset, no newline)."""
-
-
-def _decoded(struct_name: str, fields: Fields) -> dict[str, Any]:
-    raw = request.get_data()
-    if not raw.strip():
-        raise _Invalid("EOF")
-    try:
-        return decode_request(raw, struct_name, fields, keep_alive=False)
-    except BodyError as failure:
-        raise _Invalid(str(failure)) from None
-
-
-def _go_kind(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "bool"}.get(type(value), "number")
-
-
-def _installed(name: str, not_found: str) -> InstalledModel:
-    model = state().world.find(name) if parse_model_name(name) else None
-    if model is None:
-        raise Refused(404, not_found)
-    return model
 
 
 def _guarded(handler: Any) -> Response:
@@ -155,8 +131,8 @@ def _response_format(data: dict[str, Any]) -> Any:
 
 
 def _chat_ask() -> tuple[Ask, InstalledModel, dict[str, Any]]:
-    data = _decoded(
-        "ChatCompletionRequest",
+    data = decoded(
+        "openai.ChatCompletionRequest",
         {
             "model": (str, "string"),
             "messages": (list, "[]openai.Message"),
@@ -331,8 +307,8 @@ def completions() -> Response:
     """A text completion; an empty prompt only loads the model (`finish_reason: "load"`)."""
 
     def handle() -> Response:
-        data = _decoded(
-            "CompletionRequest",
+        data = decoded(
+            "openai.CompletionRequest",
             {"model": (str, "string"), "prompt": (str, "string"), "stream": (bool, "bool"), "max_tokens": (int, "int")},
         )
         name = str(data.get("model") or "")
@@ -409,7 +385,7 @@ def embeddings() -> Response:
     """Embeddings in OpenAI's list shape, floats or base64; the model loads as with /api/embed."""
 
     def handle() -> Response:
-        data = _decoded("EmbedRequest", {"model": (str, "string"), "dimensions": (int, "int")})
+        data = decoded("openai.EmbedRequest", {"model": (str, "string"), "dimensions": (int, "int")})
         inputs = data.get("input")
         if isinstance(inputs, str):
             inputs = [inputs]

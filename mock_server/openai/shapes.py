@@ -72,7 +72,28 @@ def events(chunks: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     yield b"data: [DONE]\n\n"
 
 
+def named_events(frames: Iterable[tuple[str, Any]]) -> Iterator[bytes]:
+    """Server-sent events as the Responses and Messages writers send them: `event: <name>`, then
+    `data: <json>` (`json.Marshal`: no newline); no `[DONE]` at the end."""
+    for name, data in frames:
+        yield b"event: " + name.encode() + b"\ndata: " + go_json(data) + b"\n\n"
+
+
 def event_stream(chunks: Iterable[dict[str, Any]], on_close: Callable[[], None] | None = None) -> Response:
     """A `text/event-stream` answer of `chunks`; `on_close` runs when the server closes it (sent, cut or unread)."""
-    body = events(chunks)
+    return _streamed(events(chunks), on_close)
+
+
+def named_event_stream(frames: Iterable[tuple[str, Any]], on_close: Callable[[], None] | None = None) -> Response:
+    """A `text/event-stream` answer of named events, with the `Cache-Control: no-cache` their middleware sets.
+
+    Ollama also sets `Connection: keep-alive`; a WSGI application may not (PEP 3333 leaves hop-by-hop
+    headers to the server), and HTTP/1.1 keeps the connection alive anyway.
+    """
+    response = _streamed(named_events(frames), on_close)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _streamed(body: Iterator[bytes], on_close: Callable[[], None] | None) -> Response:
     return Response(ClosingIterator(body, on_close) if on_close else body, content_type="text/event-stream")

@@ -4,7 +4,9 @@ Ollama refuses with 400 some schema-valid requests a schema cannot rule out (a n
 installed in the form asked, a capability the model lacks, `think` for a model that cannot think),
 and answers 5xx where the real server does: 500 for a `format` it cannot use (after loading the
 model) and for a failed pull, push or create without streaming, 501 when a model that cannot embed
-is asked to. A test keeps `schemathesis.toml` at the repository's root equal to this.
+is asked to, 500 for media the model cannot take (a transcription's audio), and, offline, 503 from
+`/api/me` and 500 from `/api/signout` (they ask ollama.com). A test keeps `schemathesis.toml` at the
+repository's root equal to this.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def _accepts(positive: list[str], server_errors: list[str] | None = None) -> dic
 ACCEPTED: dict[str, dict[str, Any]] = {
     "^/api/(show|copy|delete|blobs/.*)$": _accepts([]),
     "^/api/(generate|chat|embeddings|pull|push|create)$": _accepts(["500"], ["500"]),
-    "^/v1/(chat/completions|completions)$": _accepts(["500"], ["500"]),
+    "^/v1/(chat/completions|completions|responses|messages|audio/transcriptions)$": _accepts(["500"], ["500"]),
+    "^/api/(me|signout|user/keys/.*)$": _accepts(["500", "503"], ["500", "503"]),
     "^(/api/embed|/v1/embeddings)$": _accepts(["501"], ["501"]),
 }
 

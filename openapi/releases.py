@@ -104,11 +104,35 @@ CHANGES: dict[str, Change] = {
         "a runner answers up to 4 requests at once",
         "20c3266e9",
     ),
+    "account": Change(
+        (0, 12, 0),
+        "POST /api/me (who is signed in to ollama.com) and DELETE /api/user/keys/{key} (sign out)",
+        "no /api/me and no /api/user/keys: 404",
+        "8b894933a",
+    ),
+    "signout": Change(
+        (0, 12, 1),
+        "POST /api/signout (DELETE /api/user/keys/{key} stays, deprecated)",
+        "no /api/signout: 404",
+        "64883e3c4",
+    ),
     "tool_call_ids": Change(
         (0, 12, 10),
         "tool calls carry an id",
         "tool calls carry no id",
         "809b9c68f",
+    ),
+    "responses": Change(
+        (0, 13, 3),
+        "POST /v1/responses: OpenAI's Responses API, stateless (no previous_response_id)",
+        "no /v1/responses: 404",
+        "1eb5e7597",
+    ),
+    "messages": Change(
+        (0, 14, 0),
+        "POST /v1/messages: Anthropic's Messages API (no /v1/messages/count_tokens)",
+        "no /v1/messages: 404",
+        "2b2cda7a2",
     ),
     "context_by_vram": Change(
         (0, 15, 5),
@@ -121,6 +145,24 @@ CHANGES: dict[str, Change] = {
         "GET /api/status says the cloud status",
         "no /api/status: 404",
         "948de6bbd",
+    ),
+    "web_tools": Change(
+        (0, 18, 0),
+        "POST /api/experimental/web_search and web_fetch, through ollama.com (0.17.8's release candidates had them)",
+        "no /api/experimental/web_search or web_fetch: 404",
+        "61086083e",
+    ),
+    "transcriptions": Change(
+        (0, 20, 0),
+        "POST /v1/audio/transcriptions: a multipart audio file, transcribed by a model that can hear",
+        "no /v1/audio/transcriptions: 404",
+        "96b202d34",
+    ),
+    "model_recommendations": Change(
+        (0, 22, 1),
+        "GET /api/experimental/model-recommendations: the models Ollama suggests",
+        "no /api/experimental/model-recommendations: 404",
+        "321cc8a2b",
     ),
     "tags_capabilities": Change(
         (0, 30, 0),
@@ -142,6 +184,15 @@ ROUTE_CHANGES: dict[str, str] = {
     "/api/embed": "embed",
     "/v1/embeddings": "embed",
     "/api/status": "status",
+    "/api/me": "account",
+    "/api/user/keys": "account",
+    "/api/signout": "signout",
+    "/v1/responses": "responses",
+    "/v1/messages": "messages",
+    "/api/experimental/web_search": "web_tools",
+    "/api/experimental/web_fetch": "web_tools",
+    "/v1/audio/transcriptions": "transcriptions",
+    "/api/experimental/model-recommendations": "model_recommendations",
 }
 #: The oldest release the kit speaks for: the first with /api/ps.
 OLDEST: Version = CHANGES["ps"].since

@@ -39,7 +39,22 @@ _FIELDS: Fields = {
     "metadata": (dict, "anthropic.Metadata"),
     "output_config": (dict, "anthropic.OutputConfig"),
 }
-_BLOCK_STRINGS = ("type", "id", "name", "tool_use_id", "signature", "text", "thinking")
+#: Fields inside the request's objects, as Go decodes them: (struct, path, Python type, Go type).
+_NESTED: tuple[tuple[str, str, type, str], ...] = (
+    ("ThinkingConfig", "thinking.type", str, "string"),
+    ("ThinkingConfig", "thinking.budget_tokens", int, "int"),
+    ("OutputConfig", "output_config.effort", str, "string"),
+    ("ToolChoice", "tool_choice.type", str, "string"),
+    ("ToolChoice", "tool_choice.name", str, "string"),
+    ("ToolChoice", "tool_choice.disable_parallel_tool_use", bool, "bool"),
+    ("Metadata", "metadata.user_id", str, "string"),
+)
+_BLOCK_FIELDS: tuple[tuple[str, type, str], ...] = (
+    *((key, str, "string") for key in ("type", "id", "name", "tool_use_id", "signature", "text", "thinking")),
+    ("is_error", bool, "bool"),
+    ("source", dict, "anthropic.ImageSource"),
+    ("citations", list, "[]anthropic.Citation"),
+)
 _EFFORTS = ("high", "medium", "low", "max")
 #: Anthropic's built-in web search, as Ollama hands it to the model.
 _WEB_SEARCH = {
@@ -77,14 +92,10 @@ def _checked(data: dict[str, Any]) -> None:
             raise Invalid(f"json: cannot unmarshal {go_kind(blocks)} into Go value of type []anthropic.ContentBlock")
         for block in blocks if isinstance(blocks, list) else []:
             _check_block(block)
-    for struct, key, wanted, go_type in (
-        ("ThinkingConfig", "thinking.type", str, "string"),
-        ("ThinkingConfig", "thinking.budget_tokens", int, "int"),
-        ("OutputConfig", "output_config.effort", str, "string"),
-    ):
+    for struct, key, wanted, go_type in _NESTED:
         parent, child = key.split(".")
         value = (data.get(parent) or {}).get(child)
-        if value is not None and (not isinstance(value, wanted) or isinstance(value, bool)):
+        if value is not None and (not isinstance(value, wanted) or isinstance(value, bool) is not (wanted is bool)):
             raise field_error(value, struct, key, go_type)
     for tool in data.get("tools") or []:
         if not isinstance(tool, dict):
@@ -97,9 +108,12 @@ def _checked(data: dict[str, Any]) -> None:
 def _check_block(block: Any) -> None:
     if not isinstance(block, dict):
         raise Invalid(f"json: cannot unmarshal {go_kind(block)} into Go value of type anthropic.ContentBlock")
-    for key in _BLOCK_STRINGS:
-        if block.get(key) is not None and not isinstance(block[key], str):
-            raise field_error(block[key], "ContentBlock", key, "string")
+    for key, kind, go_type in _BLOCK_FIELDS:
+        if block.get(key) is not None and not isinstance(block[key], kind):
+            raise field_error(block[key], "ContentBlock", key, go_type)
+    for citation in block.get("citations") or []:
+        if citation is not None and not isinstance(citation, dict):
+            raise field_error(citation, "ContentBlock", "citations", "anthropic.Citation")
     given = block.get("input")
     if given is not None and not isinstance(given, dict):
         raise Invalid(f"json: cannot unmarshal {go_kind(given)} into Go value of type map[string]interface {{}}")

@@ -68,6 +68,12 @@ def _checked(data: dict[str, Any]) -> None:
     if wanted is not None and not isinstance(wanted, dict):
         raise field_error(wanted, "ResponsesText", "text.format", "openai.ResponsesTextFormat")
     _strings(wanted or {}, "ResponsesTextFormat", "text.format.", ("type", "name"))
+    strict = (wanted or {}).get("strict")
+    if strict is not None and not isinstance(strict, bool):
+        raise field_error(strict, "ResponsesTextFormat", "text.format.strict", "bool")
+    for included in data.get("include") or []:
+        if not isinstance(included, str):
+            raise field_error(included, "ResponsesRequest", "include", "string")
     _check_tools(data.get("tools") or [], "ResponsesRequest", "tools")
 
 

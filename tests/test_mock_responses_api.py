@@ -310,3 +310,24 @@ def test_the_route_exists_from_0_13_3(release: str, served: bool) -> None:
         answer = http.post("/v1/responses", json={"model": "llama3.2", "input": "x"})
     assert answer.status_code == (200 if served else 404)
     assert served or answer.data == b"404 page not found"
+
+
+def test_the_built_in_web_search_fails_as_with_the_cloud_off(ollama_mock: MockOllama) -> None:
+    asked = {"model": "qwen3:8b", "input": "News today?", "tools": [{"type": "web_search"}]}
+    answer = post(ollama_mock, asked)
+    assert (answer.status_code, answer.headers["Content-Type"]) == (403, "application/json")
+    assert answer.content == (b'{"error":{"message":"ollama cloud is disabled: web search is unavailable",'
+                              b'"type":"api_error","param":null,"code":null}}\n')  # fmt: skip
+    frames = events(post(ollama_mock, asked | {"stream": True}))
+    names = [name for name, _ in frames]
+    assert names[:3] == ["response.created", "response.in_progress", "response.output_item.added"]
+    assert names[-6:] == ["response.reasoning_summary_text.done", "response.output_item.done",
+                          "response.output_item.added", "response.web_search_call.in_progress",
+                          "response.web_search_call.searching", "response.failed"]  # fmt: skip
+    search = json.loads(frames[-4][1])
+    assert search["output_index"] == 1 and search["item"]["type"] == "web_search_call"
+    assert re.fullmatch(r"ws_\d+_1", search["item"]["id"]) and search["item"]["action"]["type"] == "search"
+    failed = json.loads(frames[-1][1])["response"]
+    assert list(failed) == ["error", "id", "model", "object", "output", "status", "usage"]
+    assert failed["error"] == {"code": "api_error", "message": "ollama cloud is disabled: web search is unavailable"}
+    assert failed["status"] == "failed" and failed["usage"]["output_tokens"] > 0

@@ -21,6 +21,7 @@ from .chat import ChatRequest, answer
 from .messages_tokens import estimate_input_tokens
 from .messages_wire import MessageEvents, error, message, random_id
 from .middleware import Invalid, decoded, field_error
+from .web_search import MESSAGES_WEB_SEARCH
 
 messages_routes = Blueprint("messages", __name__, url_prefix="/v1")
 
@@ -56,20 +57,6 @@ _BLOCK_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("citations", list, "[]anthropic.Citation"),
 )
 _EFFORTS = ("high", "medium", "low", "max")
-#: Anthropic's built-in web search, as Ollama hands it to the model.
-_WEB_SEARCH = {
-    "type": "function",
-    "function": {
-        "name": "web_search",
-        "description": "Search the web for current information. Use this to find up-to-date information about any "
-        "topic.",
-        "parameters": {
-            "type": "object",
-            "required": ["query"],
-            "properties": {"query": {"type": "string", "description": "The search query to look up on the web"}},
-        },
-    },
-}
 
 
 def _checked(data: dict[str, Any]) -> None:
@@ -179,7 +166,7 @@ def _tools(declared: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
     found = []
     for tool in declared:
         if str(tool.get("type") or "").startswith("web_search"):
-            found.append(_WEB_SEARCH)
+            found.append(MESSAGES_WEB_SEARCH)
             continue
         if searching and tool.get("name") == "web_search":
             continue

@@ -3,7 +3,9 @@ Ollama's `ResponsesMiddleware` translates it (`openai/responses.go`, `FromRespon
 
 Only the stateless flavour exists: `previous_response_id`, `conversation`, `store`, `tool_choice`
 and `metadata` are not read. `instructions` become a system message, `max_output_tokens` is
-`num_predict`, `reasoning.effort` is `think`, a `json_schema` text format is the `format`.
+`num_predict`, `reasoning.effort` is `think`, a `json_schema` text format is the `format`. The
+built-in `web_search` tool is a function the model may call; the server would then search through
+ollama.com, which a server with its cloud off cannot: 403 (`response.failed` when streaming).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .chat import ChatRequest, answer
 from .middleware import IMAGE_PREFIXES, Invalid, decoded, field_error, think_from_effort
 from .responses_events import ResponseEvents
 from .responses_wire import Echo, draw, response
+from .web_search import RESPONSES_WEB_SEARCH, search_call, search_error, search_query, searching_frames
 
 responses_routes = Blueprint("responses", __name__, url_prefix="/v1")
 
@@ -38,19 +41,6 @@ _FIELDS: Fields = {
     "truncation": (str, "string"),
     "tools": (list, "[]openai.ResponsesTool"),
     "stream": (bool, "bool"),
-}
-#: The built-in web search, as Ollama hands it to the model.
-_WEB_SEARCH = {
-    "type": "function",
-    "function": {
-        "name": "web_search",
-        "description": "Search the web for current information.",
-        "parameters": {
-            "type": "object",
-            "required": ["query"],
-            "properties": {"query": {"type": "string", "description": "The search query."}},
-        },
-    },
 }
 
 
@@ -215,7 +205,7 @@ def _tools(data: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     found = []
     for tool in declared:
         if tool.get("type") == "web_search":
-            found.append(_WEB_SEARCH)
+            found.append(RESPONSES_WEB_SEARCH)
             continue
         found += [one for one in _expanded(tool) if not (searching and one["function"]["name"] == "web_search")]
     return tuple(found)
@@ -275,10 +265,18 @@ def create_response() -> Response:
             refusal.headers["Cache-Control"] = "no-cache"  # set by the middleware before the handler refused
         return refusal
     response_id, item_id = f"resp_{draw()}", f"msg_{draw()}"
+    searching = any(tool.get("type") == "web_search" for tool in echo.tools)
     if stream:
         converter = ResponseEvents(echo, response_id, item_id)
-        frames = (event for chunk in started.chunks for event in converter.process(chunk))
+        frames = (
+            searching_frames(converter, started.chunks)
+            if searching
+            else (event for chunk in started.chunks for event in converter.process(chunk))
+        )
         return shapes.named_event_stream(frames, on_close=started.generation.close)
     whole = started.whole()
+    search = search_call(whole) if searching else None
+    if search is not None:
+        return shapes.error(*search_error(search_query(search)))
     completed_at = started.generation.now().unix_seconds()
     return shapes.answer(response(echo, response_id, item_id, whole, completed_at))

@@ -4,7 +4,8 @@ Each native chat chunk gives its events: `response.created` and `response.in_pro
 reasoning summary's deltas, each tool call whole (one arguments delta), the text's deltas, and at
 the end the items' `done` events and `response.completed`. Every event is a `map[string]any`, so its
 keys are sorted at every level; `sequence_number` counts from 0; `created_at` is when it is built.
-There is no `data: [DONE]`.
+There is no `data: [DONE]`. When the model calls the built-in web search, which a server with its
+cloud off cannot run, the stream ends with `response.failed` instead (`WebSearchResponsesWriter`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,41 @@ class ResponseEvents:
             events += self._text(message["content"])
         if chunk.get("done"):
             events += self._completion(chunk, now)
+        return [self._numbered(name, data) for name, data in events]
+
+    def search_failed(self, query: str, final: Mapping[str, Any], error: tuple[int, str]) -> list[tuple[str, Any]]:
+        """The end of a stream whose model called the web search: the search call's start (when it had a
+        query), then `response.failed` with the error and the answer's usage."""
+        events: list[tuple[str, dict[str, Any]]] = []
+        if not self.started:
+            self.started = True
+            now = seconds(final)
+            events += [
+                (name, {"response": self._object("in_progress", [], None, now)})
+                for name in ("response.created", "response.in_progress")
+            ]
+        if query.strip():
+            events += self._finish_reasoning()
+            position, item_id = self.output_index, f"ws_{self.response_id.removeprefix('resp_')}_1"
+            self.output_index += 1
+            action = {"type": "search", "query": query}
+            item = {"id": item_id, "type": "web_search_call", "status": "in_progress", "action": action}
+            events += [("response.output_item.added", {"output_index": position, "item": item})]
+            events += [
+                (f"response.web_search_call.{stage}", {"item_id": item_id, "output_index": position})
+                for stage in ("in_progress", "searching")
+            ]
+        prompt, generated = int(final.get("prompt_eval_count", 0)), int(final.get("eval_count", 0))
+        failed = {
+            "id": self.response_id,
+            "object": "response",
+            "status": "failed",
+            "model": self.echo.model,
+            "output": [],
+            "error": {"code": "api_error", "message": error[1]},
+            "usage": {"input_tokens": prompt, "output_tokens": generated, "total_tokens": prompt + generated},
+        }
+        events.append(("response.failed", {"response": failed}))
         return [self._numbered(name, data) for name, data in events]
 
     def _numbered(self, name: str, data: dict[str, Any]) -> tuple[str, Any]:

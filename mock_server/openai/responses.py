@@ -121,7 +121,8 @@ def _image(url: Any) -> int:
     return 1
 
 
-def _arguments(text: str) -> dict[str, Any]:
+def _check_arguments(text: str) -> None:
+    """Refuse a function call's arguments that are not a JSON object, as Ollama's parse does."""
     try:
         value = decode_json(text) if text else {}
     except BodyError as failure:
@@ -131,7 +132,6 @@ def _arguments(text: str) -> dict[str, Any]:
             f"failed to parse function call arguments: json: cannot unmarshal {go_kind(value)} into Go "
             "value of type map[string]interface {}"
         )
-    return value
 
 
 def _messages(data: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
@@ -161,11 +161,11 @@ def _messages(data: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
             text, seen = _content(item.get("content"), f"input[{index}]: ", "content")
             images += seen
             role = str(item.get("role") or "")
-            if role == "assistant" and thinking:
-                thinking = ""
+            if role == "assistant":
+                thinking = ""  # the pending reasoning is this message's thinking
             messages.append({"role": role, "content": text})
         elif kind == "function_call":
-            _arguments(str(item.get("arguments") or ""))
+            _check_arguments(str(item.get("arguments") or ""))
             if not (messages and messages[-1]["role"] == "assistant"):
                 messages.append({"role": "assistant", "content": ""})
             thinking = ""
@@ -174,8 +174,8 @@ def _messages(data: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
             images += seen
             messages.append({"role": "tool", "content": text})
         elif kind != "web_search_call":
-            problem = f"unknown input item type: {json.dumps(kind)}" if kind else "missing required 'type' field"
-            raise Invalid(f"input[{index}]: {problem}" if kind else f"input[{index}]: input item {problem}")
+            missing = "input item missing required 'type' field"
+            raise Invalid(f"input[{index}]: " + (f"unknown input item type: {json.dumps(kind)}" if kind else missing))
     if thinking:
         messages.append({"role": "assistant", "content": ""})
     return messages, images

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ollama_contract_kit.openapi.hosts import FOREIGN, is_loopback_bind
 from ollama_contract_kit.openapi.timestamps import format_timestamp
 
 from ..state import MockState
 from .faults import FAULT_HEADER
-from .http_rules import classify_host, is_loopback_bind, token_matches
+from .http_rules import host_verdict, token_matches
 from .pipeline import access_log
 from .responses import JSON_TYPE
 
@@ -31,7 +32,7 @@ def fast_ps(state: MockState) -> Callable[[dict[str, Any], Callable[..., Any]], 
             or environ.get("REQUEST_URI", "").startswith("//")  # waitress folded the slashes of `//api/ps`
             or _FAULT_KEY in environ
             or state.faults.any()
-            or (check_host and classify_host(environ.get("HTTP_HOST", "")) == "foreign")
+            or _host_needs_the_pipeline(environ, check_host)
             or (config.token is not None and not token_matches(environ.get("HTTP_AUTHORIZATION", ""), config.token))
         ):
             return None
@@ -41,6 +42,11 @@ def fast_ps(state: MockState) -> Callable[[dict[str, Any], Callable[..., Any]], 
         return [body]
 
     return answer
+
+
+def _host_needs_the_pipeline(environ: dict[str, Any], check_host: bool) -> bool:
+    refusal, kind = host_verdict(environ)
+    return refusal is not None or (check_host and kind == FOREIGN)
 
 
 def _log(state: MockState, environ: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from .http_rules import (
     allowed_origins,
     authorization_failure,
     cors_preflight,
+    go_refusal,
     host_check,
     is_loopback_bind,
     is_same_origin,
@@ -49,6 +50,9 @@ def install_pipeline(app: Flask, state: MockState) -> None:
     @app.before_request
     def apply_request_rules() -> Response | None:
         g.started = time.perf_counter()
+        refused_by_go = go_refusal(request)  # net/http answers these before Ollama's router runs
+        if refused_by_go is not None:
+            return refused_by_go
         path = request.path
         methods = _methods_for(app, path.rstrip("/") or "/") if path.endswith("/") else set()
         redirected = redirect_for_path(request, routed=request.method in methods)

@@ -13,6 +13,7 @@ from urllib.parse import unquote_plus
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 #: A header or query parameter whose name holds one of these carries a credential (`X-Auth`, `api_key`, `sig`).
 _SECRET_WORDS = ("auth", "cookie", "token", "secret", "key", "pass", "session", "sig", "credential", "jwt")
+_CURL_HEADER = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[ \t]*\S")
 _QUERY_PARAMETER = re.compile(r"([?&;])([^=&;#]*)=([^&;#]*)")
 _AUTH_SCHEME = re.compile(r"^(Bearer|Basic|Digest|Token|Bot|ApiKey)\s+", re.IGNORECASE)
 MASK = "***"
@@ -59,11 +60,18 @@ def mask_secret(text: str, secret: str | None) -> str:
     return text.replace(secret, MASK) if secret else text
 
 
+#: A bare token shorter than this is not masked on its own (it would mask ordinary words).
+_SHORTEST_MASKED_TOKEN = 4
+
+
 def mask_text(text: str, headers: Mapping[str, str]) -> str:
-    """`text` with every secret header value of `headers` replaced by the mask."""
+    """`text` with every secret header value of `headers` masked, and its bare token too (`Bearer X`: `X`)."""
     for name, value in headers.items():
         if is_secret_header(name) and value:
             text = text.replace(value, mask_value(value))
+            token = _AUTH_SCHEME.sub("", value).strip()
+            if token != value and len(token) >= _SHORTEST_MASKED_TOKEN:
+                text = text.replace(token, MASK)
     return text
 
 
@@ -112,6 +120,9 @@ def parse_headers(source: Mapping[str, Any] | str | None, origin: str = "headers
         quoted = text[0] in "'\""
         return _from_mapping(_decode_object(text.strip("'\"") if quoted else text, origin), origin)
     path = Path(text).expanduser()
+    if not path.is_file() and _CURL_HEADER.match(text):
+        name, _, value = text.partition(":")  # curl's form: `Authorization: Bearer x`
+        return _from_mapping({name: value.strip()}, origin)
     if not path.is_file():
         shown = "" if is_probably_secret(text) else f": {text[:80]!r}"
         raise InvalidHeaders(f"{origin}: neither a JSON object nor an existing file{shown}")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -20,7 +22,9 @@ from ollama_contract_kit.openapi import spec_path
 from .defaults import LIVE_REQUESTS_PER_SECOND, TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS, VERIFY_MAX_EXAMPLES
 
 if TYPE_CHECKING:
+    from .proxy import ProxySettings
     from .report import Verification
+    from .traffic import TrafficJudge
 
 EXIT_CODES = """exit codes:
   0  the server conforms
@@ -30,9 +34,10 @@ EXIT_CODES = """exit codes:
   130  interrupted (Ctrl-C, SIGTERM): the server was restored; reports say INTERRUPTED"""
 PROXY_EXIT_CODES = """exit codes (on SIGINT/SIGTERM, after the summary and the reports):
   0  the server broke no rule in the traffic seen (the app's own mistakes do not count)
-  1  the server broke a rule (each violation was printed as it happened)
+  1  the server broke a rule, or an answer did not arrive whole (each was printed as it happened)
   2  usage error (bad argument, headers, URL, a report path that cannot be written, a port in use)
-  3  the upstream is unreachable at start"""
+  3  the upstream is unreachable at start (reports say NOT CHECKED)
+  130  interrupted before serving (reports say INTERRUPTED)"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,7 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     proxy.add_argument("--port", type=whole_number(0, 65535), default=11435, help="port (default 11435)")
     proxy.add_argument(
         "--headers",
-        help="headers added upstream: JSON, a .json file, or quoted pseudo-JSON (default $OLLAMA_HEADERS)",
+        help="headers added upstream: JSON, a .json file, quoted pseudo-JSON or 'Name: value' "
+        "(default $OLLAMA_HEADERS); never added to a request the proxy refuses",
+    )
+    proxy.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also let in requests whose Host is NAME (port aside), as for a local alias; repeatable. "
+        "On loopback the proxy refuses any other Host that Ollama would (DNS rebinding)",
     )
     proxy.add_argument(
         "--grace",
@@ -150,43 +164,84 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _proxy(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> int:
     from ollama_contract_kit.openapi.releases import parse_version
 
-    from .proxy import ProxyError, ProxySettings, serve_proxy, upstream_version, verification_of
-    from .report import render_result
+    from .proxy import ProxyError, ProxySettings, listen, serve_proxy, upstream_version
     from .traffic import TrafficJudge
 
-    settings = ProxySettings(upstream=url, headers=headers, quiet=arguments.quiet)
+    for stream in (sys.stdout, sys.stderr):  # an odd byte in a model name must not cost the summary
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    settings = ProxySettings(url, headers, quiet=arguments.quiet, allowed_hosts=tuple(arguments.allow_host))
     started = time.monotonic()
+    judge = TrafficJudge(None, arguments.grace)
     stop_on_signals()
     try:
+        sock = listen(arguments.host, arguments.port)
         version = upstream_version(settings)
+        judge.version = parse_version(version) if version else None
+        print(f"ollama-contract proxy: upstream Ollama {version or '(version unknown: newest rules)'}", flush=True)
     except ProxyError as error:
-        print(f"ollama-contract proxy: {error}", file=sys.stderr)
+        print(f"ollama-contract proxy: {settings.mask(str(error))}", file=sys.stderr)
+        if error.exit_code == 3:
+            _proxy_reports(arguments, settings, judge, None, started, not_checked=str(error))
         return error.exit_code
     except KeyboardInterrupt:
         print("ollama-contract proxy: interrupted", file=sys.stderr)
+        _proxy_reports(arguments, settings, judge, None, started, interrupted="the start (contacting the upstream)")
         return INTERRUPTED
-    judge = TrafficJudge(parse_version(version) if version else None, arguments.grace)
-    print(f"ollama-contract proxy: upstream Ollama {version or '(version unknown: newest rules)'}", flush=True)
     try:
-        serve_proxy(settings, arguments.host, arguments.port, judge)
-    except ProxyError as error:
-        print(f"ollama-contract proxy: {error}", file=sys.stderr)
-        return error.exit_code
+        serve_proxy(settings, sock, judge)
     except KeyboardInterrupt:
-        pass
-    verification = verification_of(judge, url, version, time.monotonic() - started)
+        pass  # a signal between two handlers: the summary follows all the same
+    except Exception as error:  # never lose the verdict to a bug: say it, then summarise what was seen
+        print(f"ollama-contract proxy: stopped by an internal error: {type(error).__name__}: {error}", file=sys.stderr)
+    finally:
+        sock.close()
+    return _proxy_summary(arguments, settings, judge, version, started)
+
+
+def _proxy_summary(
+    arguments: argparse.Namespace, settings: ProxySettings, judge: TrafficJudge, version: str | None, started: float
+) -> int:
+    from ollama_contract_kit.commandline.console import Console
+
+    from .report import render_result
+
+    for number in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the reports short
+        signal.signal(number, signal.SIG_IGN)
+    console = Console(settings.out)
+    verification = _proxy_reports(arguments, settings, judge, version, started)
     server = [v for v in judge.tally.violations if v.side == "server"]
     app = [v for v in judge.tally.violations if v.side == "app"]
-    print(
+    faults = len(judge.tally.faults)
+    console.line(
         f"\nollama-contract proxy: stopped after {judge.tally.exchanges} exchanges; "
-        f"{len(server)} broken rules by the server, {len(app)} mistakes by the app",
-        flush=True,
+        f"{len(server)} broken rules by the server, {len(app)} mistakes by the app, "
+        f"{faults} answers the upstream broke off or never gave"
     )
     for result in verification.results:
-        print("\n".join(render_result(result)))
-    print("DOES NOT CONFORM" if server else "CONFORMS (in the traffic seen)", flush=True)
+        console.line("\n".join(render_result(result)))
+    failed = bool(server) or faults > 0
+    console.line("DOES NOT CONFORM" if failed else "CONFORMS (in the traffic seen)")
+    return 1 if failed else 0
+
+
+def _proxy_reports(
+    arguments: argparse.Namespace,
+    settings: ProxySettings,
+    judge: TrafficJudge,
+    version: str | None,
+    started: float,
+    interrupted: str | None = None,
+    not_checked: str | None = None,
+) -> Verification:
+    from .proxy import verification_of
+
+    verification = verification_of(settings, judge, version, time.monotonic() - started)
+    if interrupted is not None or not_checked is not None:
+        masked = settings.mask(not_checked) if not_checked is not None else None
+        verification = dataclasses.replace(verification, interrupted=interrupted, not_checked=masked)
     _write_reports(arguments, verification)
-    return 1 if server else 0
+    return verification
 
 
 def _verify(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> int:

@@ -1,0 +1,132 @@
+"""`ollama-contract proxy` run as users run it (a subprocess on a free loopback port), and upstreams for it:
+a raw one that answers with exactly the bytes a test gives (broken framing included)."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROXY = [sys.executable, "-m", "ollama_contract_kit.contract_tests.cli", "proxy"]
+
+
+def http_answer(body: bytes, status: str = "200 OK", content_type: str = "application/json; charset=utf-8") -> bytes:
+    """A whole raw HTTP/1.1 answer with its Content-Length."""
+    head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+VERSION_ANSWER = http_answer(b'{"version":"0.33.0"}')
+
+
+@dataclass
+class Proxied:
+    """A running proxy: its URL, port and process."""
+
+    url: str
+    port: int
+    process: subprocess.Popen[str]
+
+    def stop(self, how: signal.Signals = signal.SIGINT) -> tuple[int, str]:
+        """Signal the proxy, then its exit code and everything it printed."""
+        self.process.send_signal(how)
+        output, _ = self.process.communicate(timeout=30)
+        return self.process.returncode, output
+
+
+@contextmanager
+def proxy_to(upstream: str, *arguments: str, env: dict[str, str] | None = None) -> Iterator[Proxied]:
+    """Start `ollama-contract proxy --upstream UPSTREAM --port 0 --grace 1 ARGUMENTS` and wait until it serves."""
+    with subprocess.Popen(
+        [*PROXY, "--upstream", upstream, "--port", "0", "--grace", "1", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    ) as process:
+        assert process.stdout is not None
+        lines = [process.stdout.readline(), process.stdout.readline()]
+        found = re.search(r"http://127\.0\.0\.1:(\d+) ->", lines[-1])
+        assert found, f"the proxy says where it listens: {lines}"
+        port = int(found.group(1))
+        proxied = Proxied(f"http://127.0.0.1:{port}", port, process)
+        try:
+            yield proxied
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+
+Reply = Callable[[bytes], bytes]
+
+
+@dataclass
+class RawUpstream:
+    """A loopback server that reads each request and answers with `reply(request)`'s bytes, then closes.
+
+    `GET /api/version` gets a plain answer, so a proxy can start in front of it; `seen` keeps every request.
+    """
+
+    reply: Reply
+    port: int = 0
+    seen: list[bytes] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._socket.close()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with closing(connection):
+            request = _read_request(connection)
+            self.seen.append(request)
+            answer = VERSION_ANSWER if request.startswith(b"GET /api/version ") else self.reply(request)
+            try:
+                connection.sendall(answer)
+            except OSError:
+                pass
+
+
+def _read_request(connection: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        piece = connection.recv(65536)
+        if not piece:
+            return data
+        data += piece
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    while length and len(body) < int(length.group(1)):
+        piece = connection.recv(65536)
+        if not piece:
+            break
+        body += piece
+    return head + b"\r\n\r\n" + body
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory now, in MB (Linux)."""
+    found = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+    return int(found.group(1)) / 1024 if found else 0.0

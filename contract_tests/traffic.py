@@ -323,8 +323,9 @@ class TrafficJudge:
 
 
 def _json_object(raw: bytes) -> dict[str, Any] | None:
+    """A request's JSON object as Ollama reads it: Go's decoder takes invalid UTF-8 as U+FFFD."""
     try:
-        value = json.loads(raw) if raw.strip() else None
+        value = json.loads(raw.decode("utf-8", "replace")) if raw.strip() else None
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

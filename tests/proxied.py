@@ -88,6 +88,11 @@ class RawUpstream:
         return f"http://127.0.0.1:{self.port}"
 
     def close(self) -> None:
+        """Stop listening (a blocked accept wakes up only after a shutdown)."""
+        try:
+            self._socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self._socket.close()
 
     def _serve(self) -> None:

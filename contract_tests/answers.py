@@ -22,6 +22,10 @@ from ollama_contract_kit.openapi.validation import SchemaValidator, validator_at
 JUDGED_JSON_BYTES = 64 * 1024 * 1024
 #: One NDJSON line larger than this is not judged (the rest of the stream still is).
 JUDGED_LINE_BYTES = 16 * 1024 * 1024
+#: A JSON body larger than this is judged off the serving loop (`settle`, in a worker thread), after the app has it.
+JUDGED_INLINE_BYTES = 256 * 1024
+#: A JSON body up to this size is parsed on the loop at once (the lifecycle reads `/api/ps` and generate answers).
+PARSED_INLINE_BYTES = 1024 * 1024
 #: Bodies up to this size have their verdict cached by digest (an app polling `/api/ps` gets the same bytes).
 CACHED_BODY_BYTES = 64 * 1024
 _CACHE_ENTRIES = 512
@@ -140,6 +144,9 @@ class AnswerBody:
         self.final: Any = None
         #: A digest of a whole small body (its verdicts are cached by it), None for others.
         self.digest: bytes | None = None
+        #: A large JSON body waits for `settle()` to be judged.
+        self.pending = False
+        self._parsed: tuple[Any, str | None] | None = None
         self._parts: list[bytes] = []
         self._kept = 0
         self._lines = 0
@@ -179,9 +186,19 @@ class AnswerBody:
             return
         if len(raw) <= CACHED_BODY_BYTES:
             self.digest = _digest(raw)
-        if not self.json or not raw.strip():
-            return
-        value, problem = parse_json(raw)
+        if self.json and raw.strip():
+            if len(raw) <= PARSED_INLINE_BYTES:  # the lifecycle reads it before the app has the answer
+                self._parsed = parse_json(raw)
+                self.final = self._parsed[0]
+            self.pending = len(raw) > JUDGED_INLINE_BYTES
+            if not self.pending:
+                self.settle()
+
+    def settle(self) -> None:
+        """Parse and judge a whole JSON body (for a large one: in a worker thread, while the loop serves)."""
+        raw = self.whole or b""
+        self.pending = False
+        value, problem = self._parsed if self._parsed is not None else parse_json(raw)
         self.final = value
         if self.schema is not None:
             self.problems += [problem] if problem is not None else _VERDICTS.problems(*self.schema, raw, value)

@@ -8,7 +8,11 @@ the same status and bytes, then the same broken connection; a refused connection
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import queue
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
@@ -16,7 +20,7 @@ from aiohttp import StreamReader, web
 
 from .answers import AnswerBody, response_schema
 from .request_guard import Refusal, RequestGuard
-from .traffic import Exchange, TrafficJudge
+from .traffic import Exchange, TrafficJudge, Violation
 from .upstream import Answer, AnswerCut, UpstreamError, UpstreamPool, describe
 
 #: Headers of one connection, never forwarded (RFC 9110 §7.6.1), and those the proxy sets itself.
@@ -24,6 +28,10 @@ _HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer", b"trailers"}
     | {b"transfer-encoding", b"upgrade", b"host", b"expect", b"content-length"}
 )
+#: Large answers held at once for judging off the loop; more are passed on unjudged (and the proxy says so).
+PENDING_BYTES = 16 * 1024 * 1024
+#: Seconds the large answers still being judged at a stop get to finish.
+SETTLE_SECONDS = 5.0
 #: Request bodies up to this size are kept and judged (keep_alive, the model used); larger ones only pass.
 JUDGED_REQUEST_BYTES = 1024 * 1024
 _PIECE = 256 * 1024
@@ -79,6 +87,19 @@ class Forwarder:
         self.judge = judge
         self.say = say
         self.pool = UpstreamPool(upstream)
+        #: Large answers being judged in the worker thread, and how many bytes they hold.
+        self.settling: set[asyncio.Task[None]] = set()
+        self._pending_bytes = 0
+        self._worker = JudgingThread()
+
+    async def close(self) -> None:
+        """Finish judging the large answers still waiting (SETTLE_SECONDS at most), close the upstream connections."""
+        if self.settling:
+            _, late = await asyncio.wait(self.settling, timeout=SETTLE_SECONDS)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        self.pool.close()
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         started = time.monotonic()
@@ -154,26 +175,48 @@ class Forwarder:
                 await response.write(held)  # the app gone: aiohttp ends the exchange, unjudged
             held = piece
         body.finish(complete=cut is None)
+        if body.pending and self._pending_bytes + body.size > PENDING_BYTES:
+            body.pending, body.not_judged = False, "passed on unjudged: the judge is busy with earlier large answers"
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in answer.headers}
         finished = time.monotonic()
-        self._judge(Exchange(method, path, kept.judged(), answer.status, headers, body, started, finished, cut))
+        exchange = Exchange(method, path, kept.judged(), answer.status, headers, body, started, finished, cut)
+        self._judge(exchange, self.judge.judge_use)
+        if not body.pending:
+            self._judge(exchange, self.judge.judge_answer)
         if held:
             await response.write(held)
         if cut is not None:
             raise ConnectionCut
         await response.write_eof()
+        if body.pending:
+            self._pending_bytes += body.size
+            task = asyncio.get_running_loop().create_task(self._settle(exchange))
+            self.settling.add(task)
+            task.add_done_callback(self.settling.discard)
         return response
 
-    def _judge(self, exchange: Exchange) -> None:
+    async def _settle(self, exchange: Exchange) -> None:
+        """Judge a large answer in the worker thread, then its rules; the serving loop goes on meanwhile."""
+        try:
+            await self._worker.run(exchange.answer.settle)
+        except asyncio.CancelledError:
+            line = f"[proxy] {exchange.method} {exchange.path}: not judged: the proxy stopped first"
+            self.judge.note(line, fault=False)
+            return
+        finally:
+            self._pending_bytes -= exchange.answer.size
+        self._judge(exchange, self.judge.judge_answer)
+
+    def _judge(self, exchange: Exchange, judge: Callable[[Exchange], list[Violation]]) -> None:
         label = f"{exchange.method} {exchange.path}"
-        if exchange.cut is not None:
+        if exchange.cut is not None and judge == self.judge.judge_use:
             self._fault(exchange.method, exchange.path, f"{exchange.cut} ({exchange.answer.size} bytes passed on)")
         try:
-            violations = self.judge.judge(exchange)
+            violations = judge(exchange)
         except Exception as error:  # a bug in a rule must not cost the app its answer
             self.say(f"[proxy] {label}: could not be judged: {describe(error)}")
             return
-        if exchange.answer.not_judged is not None:
+        if exchange.answer.not_judged is not None and judge == self.judge.judge_answer:
             line = f"[proxy] {label}: {exchange.answer.not_judged} ({exchange.answer.size} bytes)"
             self.judge.note(line, fault=False)
             self.say(line)
@@ -189,6 +232,39 @@ class Forwarder:
         self._fault(method, path, f"unreachable ({why})")
         reason = f"ollama-contract proxy: upstream {self.upstream} did not answer {method} {path}: {why}"
         return web.Response(status=502, body=json.dumps({"error": reason}).encode(), content_type="application/json")
+
+
+class JudgingThread:
+    """One daemon thread that judges large answers in turn (a stop never waits for it: it dies with the process)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        threading.Thread(target=self._work, name="judge", daemon=True).start()
+
+    async def run(self, job: Callable[[], None]) -> None:
+        """Run `job` on the thread; the caller's loop serves meanwhile."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def finished(error: BaseException | None) -> None:
+            if not done.done():
+                done.set_exception(error) if error is not None else done.set_result(None)
+
+        def wrapped() -> None:
+            error: BaseException | None = None
+            try:
+                job()
+            except BaseException as raised:  # handed to the waiting coroutine
+                error = raised
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
+                loop.call_soon_threadsafe(finished, error)
+
+        self._jobs.put(wrapped)
+        await done
+
+    def _work(self) -> None:
+        while True:
+            self._jobs.get()()
 
 
 class _KeptBody:

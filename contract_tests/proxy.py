@@ -159,7 +159,7 @@ async def _serve(settings: ProxySettings, sock: socket.socket, judge: TrafficJud
             loop.remove_signal_handler(number)
         with contextlib.suppress(Exception):
             await runner.cleanup()
-        forwarder.pool.close()
+        await forwarder.close()
 
 
 def verification_of(settings: ProxySettings, judge: TrafficJudge, version: str | None, seconds: float) -> Verification:

@@ -114,11 +114,22 @@ class TrafficJudge:
 
     def judge(self, exchange: Exchange) -> list[Violation]:
         """Every rule `exchange` breaks, the app's and the server's; the lifecycle state moves on."""
-        found = self._request_mistakes(exchange) + self._answer_problems(exchange)
+        return self.judge_use(exchange) + self.judge_answer(exchange)
+
+    def judge_use(self, exchange: Exchange) -> list[Violation]:
+        """The app's request and the lifecycle (before the app has the answer, so its next request sees it)."""
+        found = self._request_mistakes(exchange)
         with self._lock:
             if exchange.cut is None:
                 found += self._lifecycle(exchange)
             self.tally.exchanges += 1
+            self.tally.violations += found
+        return found
+
+    def judge_answer(self, exchange: Exchange) -> list[Violation]:
+        """The answer's rules (for a large answer: once its body is settled, after the app has it)."""
+        found = self._answer_problems(exchange)
+        with self._lock:
             self.tally.violations += found
         return found
 

@@ -3,6 +3,8 @@ a raw one that answers with exactly the bytes a test gives (broken framing inclu
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import signal
 import socket
@@ -13,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PROXY = [sys.executable, "-m", "ollama_contract_kit.contract_tests.cli", "proxy"]
 
@@ -131,7 +134,78 @@ def _read_request(connection: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
-def rss_mb(pid: int) -> float:
-    """A process's resident memory now, in MB (Linux)."""
-    found = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident memory (VmHWM), in MB (Linux)."""
+    found = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
     return int(found.group(1)) / 1024 if found else 0.0
+
+
+class StreamingUpstream:
+    """An asyncio upstream (in a thread) for capacity tests: `/api/ps` at once, `/api/pull` streaming a line
+    every 0.1 s until `finish` is set, blob uploads counted, and distinct 4 MB `/api/embed` answers."""
+
+    def __init__(self) -> None:
+        self.finish = threading.Event()
+        self.uploaded = 0
+        self._count = 0
+        self._embedding = json.dumps([[0.25 + index / 1e6 for index in range(1024)] for _ in range(400)]).encode()
+        self._ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self.finish.set()
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        try:
+            self._loop.run_until_complete(self._serve())
+        finally:
+            self._loop.close()
+
+    async def _serve(self) -> None:
+        from aiohttp import web
+
+        self._stop = asyncio.Event()
+        runner = web.ServerRunner(web.Server(self._handle))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+
+    async def _handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        if request.path == "/api/version":
+            return web.json_response({"version": "0.33.0"})
+        if request.path == "/api/ps":
+            return web.json_response({"models": []})
+        if request.path.startswith("/api/blobs/"):
+            async for piece in request.content.iter_chunked(1 << 20):
+                self.uploaded += len(piece)
+            return web.Response(status=201)
+        if request.path == "/api/embed":
+            self._count += 1
+            body = (
+                b'{"model":"nomic-embed-text:latest","embeddings":'
+                + self._embedding
+                + (b',"total_duration":%d,"load_duration":1,"prompt_eval_count":1}' % self._count)
+            )
+            return web.Response(body=body, content_type="application/json")
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await response.prepare(request)
+        while not self.finish.is_set():
+            await response.write(b'{"status":"pulling manifest"}\n')
+            await asyncio.sleep(0.1)
+        await response.write(b'{"status":"success"}\n')
+        return response

@@ -175,7 +175,7 @@ class Forwarder:
                 await response.write(held)  # the app gone: aiohttp ends the exchange, unjudged
             held = piece
         body.finish(complete=cut is None)
-        if body.pending and self._pending_bytes + body.size > PENDING_BYTES:
+        if body.pending and self._pending_bytes and self._pending_bytes + body.size > PENDING_BYTES:
             body.pending, body.not_judged = False, "passed on unjudged: the judge is busy with earlier large answers"
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in answer.headers}
         finished = time.monotonic()

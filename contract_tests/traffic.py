@@ -253,8 +253,8 @@ class TrafficJudge:
     ) -> list[Violation]:
         """A load or unload (nothing to answer) says so in `done_reason`, from the release that does."""
         nothing_asked = not request.get("prompt") and not request.get("messages")
-        if exchange.path not in ("/api/generate", "/api/chat") or not nothing_asked:
-            return []
+        if exchange.path not in ("/api/generate", "/api/chat") or not nothing_asked or not answer:
+            return []  # (an empty `answer`: too large to read before the app has it; a load's answer is small)
         if not has(self.version, "load_unload_reasons"):
             return []
         rule = "a load or unload answer says so (done_reason)"

@@ -26,9 +26,6 @@ def http_answer(body: bytes, status: str = "200 OK", content_type: str = "applic
     return head.encode() + body
 
 
-VERSION_ANSWER = http_answer(b'{"version":"0.33.0"}')
-
-
 @dataclass
 class Proxied:
     """A running proxy: its URL, port and process."""
@@ -78,6 +75,7 @@ class RawUpstream:
     """
 
     reply: Reply
+    version: str = "0.33.0"
     port: int = 0
     seen: list[bytes] = field(default_factory=list)
 
@@ -110,7 +108,8 @@ class RawUpstream:
         with closing(connection):
             request = _read_request(connection)
             self.seen.append(request)
-            answer = VERSION_ANSWER if request.startswith(b"GET /api/version ") else self.reply(request)
+            version = http_answer(json.dumps({"version": self.version}).encode())
+            answer = version if request.startswith(b"GET /api/version ") else self.reply(request)
             try:
                 connection.sendall(answer)
             except OSError:

@@ -26,6 +26,8 @@ JUDGED_LINE_BYTES = 16 * 1024 * 1024
 JUDGED_INLINE_BYTES = 256 * 1024
 #: A JSON body up to this size is parsed on the loop at once (the lifecycle reads `/api/ps` and generate answers).
 PARSED_INLINE_BYTES = 1024 * 1024
+#: The first lines of an NDJSON stream, up to this many bytes, are judged off the loop once it ends; later ones at once.
+DEFERRED_LINE_BYTES = 1024 * 1024
 #: Bodies up to this size have their verdict cached by digest (an app polling `/api/ps` gets the same bytes).
 CACHED_BODY_BYTES = 64 * 1024
 _CACHE_ENTRIES = 512
@@ -152,6 +154,8 @@ class AnswerBody:
         self._lines = 0
         self._partial = bytearray()
         self._skipping_line = False
+        self._waiting: list[tuple[int, bytes, Any]] = []
+        self._waiting_bytes = 0
 
     def feed(self, chunk: bytes) -> None:
         """Take the next piece of the body."""
@@ -180,6 +184,7 @@ class AnswerBody:
             if complete and self._partial.strip() and not self._skipping_line:
                 self._judge_line(bytes(self._partial))
             self._partial.clear()
+            self.pending = bool(self._waiting)
             return
         raw = self.whole
         if not complete or raw is None:
@@ -194,10 +199,23 @@ class AnswerBody:
             if not self.pending:
                 self.settle()
 
+    @property
+    def held_bytes(self) -> int:
+        """Bytes held until `settle()` judges them."""
+        return self._waiting_bytes if self.ndjson else self.size
+
     def settle(self) -> None:
-        """Parse and judge a whole JSON body (for a large one: in a worker thread, while the loop serves)."""
-        raw = self.whole or b""
+        """Judge what waits: a whole JSON body or a stream's first lines (in a worker thread; the loop serves on)."""
         self.pending = False
+        if self.ndjson:
+            document, pointer = self.schema or ("", "")
+            for number, line, value in self._waiting:
+                found = _VERDICTS.problems(document, pointer + "/items", line, value)
+                self.problems += [f"line {number}: {problem}" for problem in found]
+            self._waiting, self._waiting_bytes = [], 0
+            self.problems.sort(key=lambda problem: int(problem.split(":", 1)[0].removeprefix("line ")))
+            return
+        raw = self.whole or b""
         value, problem = self._parsed if self._parsed is not None else parse_json(raw)
         self.final = value
         if self.schema is not None:
@@ -236,6 +254,10 @@ class AnswerBody:
         document, pointer = self.schema
         if problem is not None:
             self.problems.append(f"line {self._lines}: {problem}")
+            return
+        if self._waiting_bytes + len(line) <= DEFERRED_LINE_BYTES:  # judged by `settle()`, off the loop
+            self._waiting.append((self._lines, line, value))
+            self._waiting_bytes += len(line)
             return
         found = _VERDICTS.problems(document, pointer + "/items", line, value)
         self.problems += [f"line {self._lines}: {problem}" for problem in found]

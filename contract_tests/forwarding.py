@@ -175,8 +175,12 @@ class Forwarder:
                 await response.write(held)  # the app gone: aiohttp ends the exchange, unjudged
             held = piece
         body.finish(complete=cut is None)
-        if body.pending and self._pending_bytes and self._pending_bytes + body.size > PENDING_BYTES:
-            body.pending, body.not_judged = False, "passed on unjudged: the judge is busy with earlier large answers"
+        if body.pending and self._pending_bytes and self._pending_bytes + body.held_bytes > PENDING_BYTES:
+            if body.ndjson:
+                body.settle()  # a stream holds at most DEFERRED_LINE_BYTES: judged here and now instead
+            else:
+                body.pending = False
+                body.not_judged = "passed on unjudged: the judge is busy with earlier large answers"
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in answer.headers}
         finished = time.monotonic()
         exchange = Exchange(method, path, kept.judged(), answer.status, headers, body, started, finished, cut)
@@ -189,7 +193,7 @@ class Forwarder:
             raise ConnectionCut
         await response.write_eof()
         if body.pending:
-            self._pending_bytes += body.size
+            self._pending_bytes += body.held_bytes
             task = asyncio.get_running_loop().create_task(self._settle(exchange))
             self.settling.add(task)
             task.add_done_callback(self.settling.discard)
@@ -197,6 +201,7 @@ class Forwarder:
 
     async def _settle(self, exchange: Exchange) -> None:
         """Judge a large answer in the worker thread, then its rules; the serving loop goes on meanwhile."""
+        held = exchange.answer.held_bytes
         try:
             await self._worker.run(exchange.answer.settle)
         except asyncio.CancelledError:
@@ -204,7 +209,7 @@ class Forwarder:
             self.judge.note(line, fault=False)
             return
         finally:
-            self._pending_bytes -= exchange.answer.size
+            self._pending_bytes -= held
         self._judge(exchange, self.judge.judge_answer)
 
     def _judge(self, exchange: Exchange, judge: Callable[[Exchange], list[Violation]]) -> None:

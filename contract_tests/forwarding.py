@@ -9,16 +9,14 @@ the same status and bytes, then the same broken connection; a refused connection
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import queue
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from aiohttp import StreamReader, web
 
 from .answers import AnswerBody, response_schema
+from .judging_thread import JudgingThread
 from .request_guard import Refusal, RequestGuard
 from .traffic import Exchange, TrafficJudge, Violation
 from .upstream import Answer, AnswerCut, UpstreamError, UpstreamPool, describe
@@ -237,39 +235,6 @@ class Forwarder:
         self._fault(method, path, f"unreachable ({why})")
         reason = f"ollama-contract proxy: upstream {self.upstream} did not answer {method} {path}: {why}"
         return web.Response(status=502, body=json.dumps({"error": reason}).encode(), content_type="application/json")
-
-
-class JudgingThread:
-    """One daemon thread that judges large answers in turn (a stop never waits for it: it dies with the process)."""
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        threading.Thread(target=self._work, name="judge", daemon=True).start()
-
-    async def run(self, job: Callable[[], None]) -> None:
-        """Run `job` on the thread; the caller's loop serves meanwhile."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-
-        def finished(error: BaseException | None) -> None:
-            if not done.done():
-                done.set_exception(error) if error is not None else done.set_result(None)
-
-        def wrapped() -> None:
-            error: BaseException | None = None
-            try:
-                job()
-            except BaseException as raised:  # handed to the waiting coroutine
-                error = raised
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
-                loop.call_soon_threadsafe(finished, error)
-
-        self._jobs.put(wrapped)
-        await done
-
-    def _work(self) -> None:
-        while True:
-            self._jobs.get()()
 
 
 class _KeptBody:

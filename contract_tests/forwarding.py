@@ -27,7 +27,7 @@ _HOP_BY_HOP = frozenset(
     | {b"transfer-encoding", b"upgrade", b"host", b"expect", b"content-length"}
 )
 #: Large answers held at once for judging off the loop; more are passed on unjudged (and the proxy says so).
-PENDING_BYTES = 16 * 1024 * 1024
+PENDING_BYTES = 8 * 1024 * 1024
 #: Seconds the large answers still being judged at a stop get to finish.
 SETTLE_SECONDS = 5.0
 #: Request bodies up to this size are kept and judged (keep_alive, the model used); larger ones only pass.

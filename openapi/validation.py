@@ -114,6 +114,11 @@ class SchemaValidator:
         schema = _inlined({"$ref": reference}, _registry(), _document_uri(document))
         self._validator = _strict_validator_class()(schema, registry=_registry(), format_checker=FormatChecker())
 
+    @property
+    def schema(self) -> Any:
+        """The schema with its references inlined (what another engine may compile)."""
+        return self._validator.schema
+
     def problems(self, value: Any) -> list[Problem]:
         """Return every violation of the schema, in document order (empty when valid)."""
         errors = sorted(self._validator.iter_errors(value), key=lambda error: list(error.absolute_path))

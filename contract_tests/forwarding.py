@@ -109,6 +109,8 @@ class Forwarder:
         path = path_and_query.partition("?")[0]
         kept = _KeptBody()
         length = request.content_length
+        if request.headers.get("Expect", "").lower() == "100-continue" and request.body_exists:
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits a second for it
         body: bytes | AsyncIterator[bytes] | None = None
         if length is not None and length <= JUDGED_REQUEST_BYTES:
             body = kept.take(await request.read()) if length else None

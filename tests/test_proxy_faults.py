@@ -184,3 +184,31 @@ def test_sigterm_during_a_stream_and_again_during_the_summary_leaves_valid_repor
     assert code in (0, 1) and "Traceback" not in output
     assert re.search(r"stopped after \d+ exchanges", output)
     assert _read_reports(tmp_path)["verdict"] in ("CONFORMS", "DOES NOT CONFORM")
+
+
+def test_a_secret_the_upstream_echoes_is_masked_in_the_console_and_the_reports(tmp_path: Path) -> None:
+    token = "s3cr3t-token-value"
+    echoed = json.dumps({"models": [{"name": token, "model": "other", "size": 1, "digest": "d", "details": {},
+                                     "expires_at": "2319-03-15T10:42:23Z"}]}).encode()  # fmt: skip
+    with _upstream(lambda _: http_answer(echoed)) as upstream:
+        with proxy_to(upstream.url, *_reports(tmp_path), "--headers", f"Authorization: Bearer {token}") as proxied:
+            exchange(proxied.port, b"GET /api/ps HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            code, output = proxied.stop()
+    assert code == 1 and "differs from model" in output, output
+    assert token not in output
+    assert token not in (tmp_path / "proxy.json").read_text() and token not in (tmp_path / "proxy.xml").read_text()
+    assert upstream.seen[-1].count(f"Authorization: Bearer {token}".encode()) == 1, "added upstream, once"
+
+
+def test_the_port_is_bound_before_the_upstream_is_contacted() -> None:
+    with _upstream(lambda _: http_answer(PS)) as upstream, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = subprocess.run(
+            [*PROXY, "--upstream", upstream.url, "--port", str(taken.getsockname()[1])],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 2 and "--port" in result.stderr
+    assert upstream.seen == [], "a busy port is said before anything is sent"

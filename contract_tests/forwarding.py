@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from urllib.parse import urlsplit
 
 from aiohttp import StreamReader, web
 
@@ -77,9 +78,7 @@ class Forwarder:
         say: Callable[[str], None],
     ) -> None:
         self.upstream = upstream
-        self.prefix = (
-            "/" + upstream.split("://", 1)[-1].partition("/")[2] if "/" in upstream.split("://", 1)[-1] else ""
-        )
+        self.prefix = urlsplit(upstream).path.rstrip("/")  # the upstream's path prefix, before each path
         self.added = [(name.encode("latin-1"), value.encode("utf-8")) for name, value in added_headers.items()]
         self.guard = guard
         self.judge = judge
@@ -189,14 +188,14 @@ class Forwarder:
             self._judge(exchange, self.judge.judge_answer)
         if held:
             await response.write(held)
-        if cut is not None:
-            raise ConnectionCut
-        await response.write_eof()
-        if body.pending:
+        if body.pending:  # the lines of a cut stream that came whole are judged too
             self._pending_bytes += body.held_bytes
             task = asyncio.get_running_loop().create_task(self._settle(exchange))
             self.settling.add(task)
             task.add_done_callback(self.settling.discard)
+        if cut is not None:
+            raise ConnectionCut
+        await response.write_eof()
         return response
 
     async def _settle(self, exchange: Exchange) -> None:

@@ -173,9 +173,10 @@ class AnswerBody:
         self.json = media == "application/json"
         self.limit = limit
         self.size = 0
-        self.problems: list[str] = []
+        self._problems: list[str] = []
         self.not_judged: str | None = None
-        self.final: Any = None
+        self._final: Any = None
+        self._unsettled = False  # a small JSON body: parsed and judged when first asked (often never: cached)
         #: A digest of a whole small body (its verdicts are cached by it), None for others.
         self.digest: bytes | None = None
         #: A large JSON body waits for `settle()` to be judged.
@@ -224,12 +225,25 @@ class AnswerBody:
         if len(raw) <= CACHED_BODY_BYTES:
             self.digest = _digest(raw)
         if self.json and raw.strip():
-            if len(raw) <= PARSED_INLINE_BYTES:  # the lifecycle reads it before the app has the answer
-                self._parsed = parse_json(raw)
-                self.final = self._parsed[0]
             self.pending = len(raw) > JUDGED_INLINE_BYTES
-            if not self.pending:
-                self.settle()
+            self._unsettled = not self.pending
+            if self.pending and len(raw) <= PARSED_INLINE_BYTES:  # the lifecycle reads it before the app has it
+                self._parsed = parse_json(raw)
+                self._final = self._parsed[0]
+
+    @property
+    def final(self) -> Any:
+        """The parsed body, or an NDJSON stream's last line (None when not JSON, or too large to hold)."""
+        if self._unsettled:
+            self.settle()
+        return self._final
+
+    @property
+    def problems(self) -> list[str]:
+        """The contract's problems with the body (or its lines), each one line."""
+        if self._unsettled:
+            self.settle()
+        return self._problems
 
     @property
     def held_bytes(self) -> int:
@@ -238,20 +252,20 @@ class AnswerBody:
 
     def settle(self) -> None:
         """Judge what waits: a whole JSON body or a stream's first lines (in a worker thread; the loop serves on)."""
-        self.pending = False
+        self.pending = self._unsettled = False
         if self.ndjson:
             document, pointer = self.schema or ("", "")
             for number, line, value in self._waiting:
                 found = _VERDICTS.problems(document, pointer + "/items", line, value)
-                self.problems += [f"line {number}: {problem}" for problem in found]
+                self._problems += [f"line {number}: {problem}" for problem in found]
             self._waiting, self._waiting_bytes = [], 0
-            self.problems.sort(key=lambda problem: int(problem.split(":", 1)[0].removeprefix("line ")))
+            self._problems.sort(key=lambda problem: int(problem.split(":", 1)[0].removeprefix("line ")))
             return
         raw = self.whole or b""
         value, problem = self._parsed if self._parsed is not None else parse_json(raw)
-        self.final = value
+        self._final = value
         if self.schema is not None:
-            self.problems += [problem] if problem is not None else _VERDICTS.problems(*self.schema, raw, value)
+            self._problems += [problem] if problem is not None else _VERDICTS.problems(*self.schema, raw, value)
 
     def _feed_lines(self, chunk: bytes) -> None:
         start = 0
@@ -280,16 +294,16 @@ class AnswerBody:
             return
         self._lines += 1
         value, problem = parse_json(line)
-        self.final = value
+        self._final = value
         if self.schema is None:
             return
         document, pointer = self.schema
         if problem is not None:
-            self.problems.append(f"line {self._lines}: {problem}")
+            self._problems.append(f"line {self._lines}: {problem}")
             return
         if self._waiting_bytes + len(line) <= DEFERRED_LINE_BYTES:  # judged by `settle()`, off the loop
             self._waiting.append((self._lines, line, value))
             self._waiting_bytes += len(line)
             return
         found = _VERDICTS.problems(document, pointer + "/items", line, value)
-        self.problems += [f"line {self._lines}: {problem}" for problem in found]
+        self._problems += [f"line {self._lines}: {problem}" for problem in found]

@@ -218,7 +218,7 @@ class TrafficJudge:
             return []
         if exchange.path in _USING and exchange.method == "POST":
             return self._note_use(exchange)
-        if exchange.method == "GET" and exchange.path == "/api/ps":
+        if exchange.method == "GET" and exchange.path == "/api/ps" and (self._expected or self._unloaded):
             body = exchange.answer.final
             models = body.get("models") if isinstance(body, dict) else None
             if isinstance(models, list):

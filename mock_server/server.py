@@ -14,10 +14,12 @@ from flask import Flask
 
 from ollama_contract_kit.openapi.durations import parse_keep_alive
 
+from .answers.replies import rule_from_json
 from .app import create_app
 from .config import MockConfig
 from .native.wire import ps_entry
 from .serving.faults import Fault, FaultKind, fault_from_json
+from .serving.requestlog import RequestLog
 from .state import MockState
 from .world.fixtures import build_world_document, read_fixture_file
 
@@ -207,9 +209,62 @@ class MockOllama:
         self.state.faults.clear()
 
     @property
-    def requests(self) -> list[dict[str, Any]]:
-        """The answered requests, oldest first (secrets masked)."""
-        return self.state.requests.entries()
+    def requests(self) -> Journal:
+        """The answered requests, oldest first, parsed, secrets masked; call it to filter:
+        `ollama_mock.requests(route="chat", model="llama3.2")[-1]["json"]["options"]`."""
+        return Journal(self.state.requests)
+
+    def reply(
+        self,
+        content: str = "",
+        *,
+        thinking: str = "",
+        tool_calls: list[dict[str, Any]] | None = None,
+        error: tuple[int, str] | None = None,
+        done_reason: str | None = None,
+        latency_ms: float = 0.0,
+        chunks: int | None = None,
+        tokens_per_second: float | None = None,
+        times: int | None = None,
+        **when: Any,
+    ) -> dict[str, Any]:
+        """Script what the model answers when a request matches `when` (route, model, contains, matches,
+        after_tool, tools, format, headers); the first rule a request matches answers it.
+
+        >>> ollama_mock.reply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}], contains="weather")
+        >>> ollama_mock.reply("It is sunny in Paris.", after_tool=True, times=1)
+
+        Returns the rule as the control API lists it; ReplyError names a bad argument.
+        """
+        then: dict[str, Any] = {"content": content, "thinking": thinking, "tool_calls": tool_calls or []}
+        then |= {"done_reason": done_reason, "latency_ms": latency_ms, "chunks": chunks}
+        then |= {"tokens_per_second": tokens_per_second}
+        if error is not None:
+            then["error"] = {"status": error[0], "message": error[1]}
+        data: dict[str, Any] = {"when": when, "then": {key: value for key, value in then.items() if value}}
+        if times is not None:
+            data["times"] = times
+        rule = rule_from_json(data, "reply")
+        self.state.replies.add(rule)
+        return rule.to_json()
+
+    def clear_replies(self) -> None:
+        """Remove every scripted reply (the world's come back with `reset`)."""
+        self.state.replies.clear()
+
+
+class Journal(list[dict[str, Any]]):
+    """The request log as a list; calling it filters (`route`, `model`, `method`, `status`)."""
+
+    def __init__(self, log: RequestLog) -> None:
+        super().__init__(log.entries())
+        self._log = log
+
+    def __call__(
+        self, route: str | None = None, model: str | None = None, method: str | None = None, status: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The requests that match, oldest first."""
+        return self._log.entries(route=route, model=model, method=method, status=status)
 
 
 def _seconds(keep_alive: float) -> float:

@@ -18,7 +18,7 @@ from ..simulation.options import OptionError
 from ..world import card
 from ..world.models import InstalledModel
 from .common import Refused, body, installed_model
-from .inference import request_options, schedule
+from .inference import request_options, schedule, scripted_failure
 
 embedding_routes = Blueprint("embeddings", __name__)
 
@@ -107,6 +107,7 @@ def embed() -> Response:
     except OptionError as wrong:
         return error_response(500, str(wrong))
     try:
+        scripted_failure(name, inputs[0] if inputs else "")
         if not inputs:
             return json_response({"model": name, "embeddings": []})
         if not model.can("embedding"):
@@ -128,6 +129,8 @@ def embed() -> Response:
                 "prompt_eval_count": prompt_tokens,
             }
         )
+    except Refused as refused:
+        return refused.response()
     finally:
         generation.close()  # with keep_alive 0 the runner expires right after the request
 
@@ -155,11 +158,14 @@ def embeddings() -> Response:
         return error_response(500, str(wrong))
     try:
         prompt = str(data.get("prompt") or "")
+        scripted_failure(name, prompt)
         if not prompt:
             return json_response({"embedding": []})
         if not model.can("embedding"):
             return error_response(500, "this model does not support embeddings")
         generation.read(tokens(prompt))
         return json_response({"embedding": embedding(model, prompt)})
+    except Refused as refused:
+        return refused.response()
     finally:
         generation.close()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import collections
+import json
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from ollama_contract_kit.commandline.headers import mask_headers, mask_query, mask_secret
 from ollama_contract_kit.openapi.timestamps import GoTime
+
+from ..answers.replies import route_matches, same_model
 
 MAX_LOGGED = 1000
 MAX_BODY_CHARS = 64 * 1024
@@ -39,12 +42,44 @@ class RequestLog:
         with self._lock:
             self._entries.append(entry)
 
-    def entries(self) -> list[dict[str, Any]]:
-        """A copy of the log."""
+    def entries(
+        self, route: str | None = None, model: str | None = None, method: str | None = None, status: Any = None
+    ) -> list[dict[str, Any]]:
+        """The log, each request parsed (`route`, `json`, `model`), those matching the filters given.
+
+        `route` is a path or a route family (`chat`, `generate`, `embed`, `native`, `openai`), `model` is
+        matched as Ollama matches names. ValueError for a `status` that is no whole number.
+        """
+        if status is not None and not str(status).strip().isdigit():
+            raise ValueError(f"status: expected a whole number, got {status!r}")
         with self._lock:
-            return [entry | {"time": entry["time"].format()} for entry in self._entries]
+            logged = list(self._entries)
+        parsed = [_parsed(entry) for entry in logged]
+        return [
+            entry
+            for entry in parsed
+            if (route is None or route_matches(route, entry["route"]))
+            and (model is None or (entry["model"] is not None and same_model(model, entry["model"])))
+            and (method is None or entry["method"] == method.upper())
+            and (status is None or entry["status"] == int(status))
+        ]
 
     def clear(self) -> None:
         """Forget every request."""
         with self._lock:
             self._entries.clear()
+
+
+def _parsed(entry: dict[str, Any]) -> dict[str, Any]:
+    """A logged request with its time written out, its route, its body read as JSON, and its model."""
+    try:
+        data = json.loads(entry["body"]) if entry["body"] else None
+    except ValueError:
+        data = None
+    named = next((data.get(key) for key in ("model", "name") if isinstance(data, dict) and data.get(key)), None)
+    return entry | {
+        "time": entry["time"].format(),
+        "route": entry["path"].partition("?")[0],
+        "json": data,
+        "model": named if isinstance(named, str) else None,
+    }

@@ -18,6 +18,7 @@ from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import NEWEST, OLDEST, parse_version
 from ollama_contract_kit.openapi.timestamps import GoTime
 
+from ..answers.replies import ReplyError, ReplyRule, rules_from_json
 from ..simulation.clock import local_timezone
 from ..simulation.machine import Machine, MachineError, machine_for, machine_from_json
 from .models import Footprint, InstalledModel, RunningModel, RunningSeed
@@ -46,6 +47,7 @@ class WorldDocument:
     running: tuple[RunningSeed, ...]
     registry: tuple[InstalledModel, ...] = ()
     machine: Machine = field(default_factory=Machine)
+    replies: tuple[ReplyRule, ...] = ()
 
 
 def read_fixture_file(path: str | Path) -> WorldDocument:
@@ -123,6 +125,10 @@ def build_world_document(data: Any, source: str, validate_schema: bool = True) -
     registry, registry_problems = _installed_models(data.get("registry", []), "$.registry", context)
     problems += model_problems + running_problems + registry_problems
     problems += version_problems(data.get("version", DEFAULT_VERSION))
+    try:
+        replies = rules_from_json(data.get("replies", []))
+    except ReplyError as error:
+        replies, problems = (), [*problems, str(error)]
     if problems:
         raise FixtureError(source, problems)
     if "machine" not in data:
@@ -137,6 +143,7 @@ def build_world_document(data: Any, source: str, validate_schema: bool = True) -
         running=running,
         registry=tuple(registry.values()),
         machine=machine,
+        replies=replies,
     )
 
 

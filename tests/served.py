@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 MOCK = [sys.executable, "-m", "ollama_contract_kit.mock_server.cli"]
 SERVERS = ["granian", "waitress"]
@@ -22,6 +23,15 @@ class Served:
 
     process: subprocess.Popen[str]
     port: int
+
+    def memory_kib(self, field: str = "VmRSS") -> int:
+        """Resident memory of the server and its children (granian's worker), in KiB; `VmHWM` for the peak."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        total = 0
+        for process in [str(self.process.pid), *children]:
+            status = Path(f"/proc/{process}/status").read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith(f"{field}:")))
+        return total
 
     def stop(self, how: signal.Signals = signal.SIGTERM, timeout: float = 10) -> str:
         """Signal the server, wait for it (at most `timeout` seconds) and return what it wrote to stderr."""

@@ -17,6 +17,7 @@ from ollama_contract_kit.openapi.loader import parse_yaml
 from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import NEWEST, OLDEST, parse_version
 from ollama_contract_kit.openapi.timestamps import GoTime
+from ollama_contract_kit.openapi.validation import MAX_PROBLEMS
 
 from ..answers.replies import ReplyError, ReplyRule, rules_from_json
 from ..simulation.clock import local_timezone
@@ -34,7 +35,10 @@ class FixtureError(ValueError):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        listed = "\n".join(f"  {problem}" for problem in problems)
+        shown = problems
+        if len(problems) > MAX_PROBLEMS + 1:  # a million wrong entries make a short answer
+            shown = [*problems[:MAX_PROBLEMS], f"and {len(problems) - MAX_PROBLEMS:,} more problems not listed"]
+        listed = "\n".join(f"  {problem}" for problem in shown)
         super().__init__(f"invalid fixture {source}:\n{listed}" if len(problems) > 1 else f"{source}: {problems[0]}")
 
 

@@ -133,6 +133,13 @@ def test_a_fault_header_that_is_not_plain_ascii_is_refused_by_name(served: Serve
     assert status == 400 and "X-Ollama-Mock-Fault" in json.loads(body)["error"]
 
 
+def test_a_fault_value_of_five_thousand_digits_is_refused_by_name(served: Served) -> None:
+    header = b"X-Ollama-Mock-Fault: latency=" + b"9" * 5000 + b"\r\n"
+    answer = _exchange(served.port, _request("GET", "/api/ps").replace(b"Connection:", header + b"Connection:"))
+    status, body = _status_and_body(answer)
+    assert status == 400 and json.loads(body)["error"].startswith("X-Ollama-Mock-Fault: ")
+
+
 # -- bounded memory: the body limit ---------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import struct
 from collections.abc import Iterator
 from dataclasses import replace
@@ -142,14 +143,23 @@ def _message_text(message: Any) -> tuple[str, int]:
 
 
 def _think(data: dict[str, Any]) -> Any:
-    effort = data.get("reasoning_effort")
-    reasoning = data.get("reasoning")
-    if effort is None and isinstance(reasoning, dict):
-        effort = reasoning.get("effort")
-    if effort is None:
+    """The think value of `reasoning.effort`, else of `reasoning_effort` (Go's `*Reasoning` and `*string`)."""
+    reasoning, effort = data.get("reasoning"), data.get("reasoning_effort")
+    where = "ChatCompletionRequest.reasoning_effort"
+    if reasoning is not None:
+        if not isinstance(reasoning, dict):
+            raise _Invalid(
+                f"json: cannot unmarshal {_go_kind(reasoning)} into Go struct field "
+                "ChatCompletionRequest.reasoning of type openai.Reasoning"
+            )
+        effort, where = reasoning.get("effort"), "Reasoning.reasoning.effort"
+    if effort is not None and not isinstance(effort, str):
+        raise _Invalid(f"json: cannot unmarshal {_go_kind(effort)} into Go struct field {where} of type string")
+    if not effort:
         return None
     if effort not in _EFFORTS:
-        raise _Invalid(f"invalid reasoning value: {effort!r}")
+        choices = '"minimal", "low", "medium", "high", "xhigh", "ultra", "max", or "none"'
+        raise _Invalid(f"invalid reasoning value: {json.dumps(effort, ensure_ascii=False)} (must be {choices})")
     return _EFFORTS[effort]
 
 

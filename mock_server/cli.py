@@ -20,7 +20,7 @@ from ollama_contract_kit.openapi.releases import NEWEST, OLDEST
 
 from .app import create_app
 from .config import DEFAULT_MAX_BODY, MockConfig
-from .server import DEFAULT_THREADS, MockServerError
+from .server import DEFAULT_THREADS, IDLE_TIMEOUT, MockServerError
 from .serving.faults import Fault, FaultError, parse_fault_option
 from .serving.servers import GRANIAN_THREADS, SERVERS, default_server, reserve_port, serve_granian, serve_waitress
 from .simulation.machine import SETTINGS, MachineError
@@ -207,6 +207,14 @@ def serve_parser() -> argparse.ArgumentParser:
         f"{DEFAULT_THREADS} with waitress)",
     )
     parser.add_argument(
+        "--idle-timeout",
+        type=whole_number(1, 86_400),
+        default=IDLE_TIMEOUT,
+        metavar="S",
+        help=f"close a connection that sends nothing for S seconds: idle, or in a request head or body "
+        f"(default {IDLE_TIMEOUT})",
+    )
+    parser.add_argument(
         "--server",
         choices=SERVERS,
         default=None,
@@ -342,7 +350,8 @@ def serve(argv: Sequence[str]) -> int:
         reason = f"OLLAMA_MAX_LOADED_MODELS {cap}: evicted by later ones, or expired"
         print(f"ollama-mock: not running ({reason}): {', '.join(state.not_started)}", file=sys.stderr, flush=True)
     try:
-        (serve_granian if server == "granian" else serve_waitress)(app, arguments.host, port, threads)
+        run_server = serve_granian if server == "granian" else serve_waitress
+        run_server(app, arguments.host, port, threads, arguments.idle_timeout)
     except MockServerError as error:
         print(f"ollama-mock: {error}", file=sys.stderr)
         return 1

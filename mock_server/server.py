@@ -31,12 +31,42 @@ class MockServerError(Exception):
     """The mock cannot be served (e.g. the port is taken)."""
 
 
-#: Open connections waitress keeps (idle ones included) before it stops accepting more.
-CONNECTION_LIMIT = 1000
+#: Open connections a server keeps (idle ones included) before it stops accepting more, where the
+#: process may open that many files (see `connection_limit`).
+CONNECTION_LIMIT = 10_000
+#: Files kept for everything but connections (the listening socket, logs, fixture files, pipes).
+_OTHER_FILES = 64
+#: Seconds a connection may send nothing before it is closed: idle between requests, or in the middle
+#: of a request head or body. Ollama has no such limit (Go serves each connection in its own goroutine);
+#: the mock's servers have a bounded number of threads or connection slots, so it frees them.
+IDLE_TIMEOUT = 30
 
 
-def bind_server(app: Flask, host: str, port: int, threads: int = DEFAULT_THREADS, loop_timeout: float = 1.0) -> Any:
-    """Create a waitress server bound to host:port, or raise MockServerError with a clear reason."""
+def connection_limit() -> int:
+    """CONNECTION_LIMIT, or fewer where the process may not open that many files (RLIMIT_NOFILE)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to read
+        return CONNECTION_LIMIT
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return CONNECTION_LIMIT
+    return max(1, min(CONNECTION_LIMIT, soft - _OTHER_FILES))
+
+
+def bind_server(
+    app: Flask,
+    host: str,
+    port: int,
+    threads: int = DEFAULT_THREADS,
+    loop_timeout: float = 1.0,
+    idle_timeout: int = IDLE_TIMEOUT,
+) -> Any:
+    """Create a waitress server bound to host:port, or raise MockServerError with a clear reason.
+
+    A connection that sends nothing for `idle_timeout` seconds is closed (waitress buffers a request
+    whole before a thread sees it, so that also ends a body that stops arriving).
+    """
     from waitress.server import create_server  # only when waitress serves: granian start-ups skip it
 
     from .serving.waitress_rules import apply_mock_rules, waitress_body_limit
@@ -51,7 +81,9 @@ def bind_server(app: Flask, host: str, port: int, threads: int = DEFAULT_THREADS
             ident="",
             asyncore_loop_timeout=loop_timeout,
             asyncore_use_poll=True,  # select() cannot watch more than 1,024 connections
-            connection_limit=CONNECTION_LIMIT,
+            connection_limit=connection_limit(),
+            channel_timeout=idle_timeout,
+            cleanup_interval=max(1, idle_timeout // 4),  # how often waitress looks for idle connections
             max_request_body_size=waitress_body_limit(state.config.max_body),
             clear_untrusted_proxy_headers=True,
             expose_tracebacks=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -62,3 +63,13 @@ def serve_mock(server: str, *arguments: str) -> Iterator[Served]:
         finally:
             if process.poll() is None:
                 served.stop()
+
+
+def allow_open_files(count: int) -> bool:
+    """Raise this process's soft limit of open files to at least `count`; False when the hard limit is lower."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < count:
+        return False
+    if soft != resource.RLIM_INFINITY and soft < count:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count, hard))
+    return True

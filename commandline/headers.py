@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -54,9 +55,65 @@ def mask_query(target: str) -> str:
     return path + _QUERY_PARAMETER.sub(masked, "?" + query)
 
 
-def mask_secret(text: str, secret: str | None) -> str:
-    """`text` with every occurrence of `secret` (a configured token) masked."""
-    return text.replace(secret, MASK) if secret else text
+def mask_secret(text: str, secret: str | None, *, cut: bool = False) -> str:
+    """`text` with every occurrence of `secret` (a configured token) masked, however it is spelled: each
+    character as itself, percent-encoded (either case) or as a JSON escape. When `text` was `cut` short,
+    a beginning of the secret at its very end is masked too."""
+    if not secret:
+        return text
+    text = text.replace(secret, MASK)
+    if any(marker in text for marker in ("%", "\\", "+")):
+        text = _secret_pattern(secret).sub(MASK, text)
+    if cut:
+        start = next((at for at in range(max(0, len(text) - 12 * len(secret)), len(text))
+                      if _begins_spelling(text[at:], secret)), len(text))  # fmt: skip
+        text = text[:start] + (MASK if start < len(text) else "")
+    return text
+
+
+#: One way a character may be written: the text, and whether its letters may be of either case (hex digits).
+_Spelling = tuple[str, bool]
+
+
+@functools.lru_cache(maxsize=256)
+def _spellings(character: str) -> tuple[_Spelling, ...]:
+    """The ways one character of a secret may be written: itself, percent-encoded, or as a JSON escape."""
+    units = character.encode("utf-16-be")
+    json_escape = "".join(f"\\u{int.from_bytes(units[at : at + 2], 'big'):04x}" for at in range(0, len(units), 2))
+    spellings: list[_Spelling] = [(character, False), ("".join(f"%{byte:02x}" for byte in character.encode()), True)]
+    spellings.append((json_escape, True))
+    if character in '"\\/':
+        spellings.append(("\\" + character, False))  # JSON's short escapes
+    if character == " ":
+        spellings.append(("+", False))  # a form-encoded space
+    return tuple(spellings)
+
+
+def _spelling_pattern(spelling: _Spelling) -> str:
+    text, any_case = spelling
+    return f"(?i:{re.escape(text)})" if any_case else re.escape(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _secret_pattern(secret: str) -> re.Pattern[str]:
+    """`secret` spelled any way, character by character."""
+    return re.compile("".join(f"(?:{'|'.join(map(_spelling_pattern, _spellings(char)))})" for char in secret))
+
+
+def _begins_spelling(tail: str, secret: str) -> bool:
+    """True when `tail` is how some spelling of `secret` begins (it may end inside one character's spelling)."""
+    pending = [(0, 0)]  # (where in tail, which character of secret)
+    while pending:
+        at, index = pending.pop()
+        if index == len(secret):
+            continue
+        for text, any_case in _spellings(secret[index]):
+            piece = tail[at : at + len(text)]
+            if text.lower().startswith(piece.lower()) if any_case else text.startswith(piece):
+                if at + len(text) >= len(tail):
+                    return True
+                pending.append((at + len(text), index + 1))
+    return False
 
 
 def mask_text(text: str, headers: Mapping[str, str]) -> str:

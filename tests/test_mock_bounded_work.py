@@ -1,14 +1,18 @@
 """Hostile input costs the mock bounded time and memory, on a loopback socket with both servers: a world of
-a million wrong entries."""
+a million wrong entries, and uploads the request log must not read whole; the log masks the token however
+it is spelled."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import socket
 import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -65,3 +69,59 @@ def test_a_world_of_a_million_non_objects_is_refused_in_seconds_and_bounded_memo
     assert lines[21:] == ["  $: and more than 10,000 more problems not listed"]
     assert elapsed < 10, f"{elapsed:.1f} s for a 2 MB body"
     assert peak_grown_mib < 150, f"peak memory grew by {peak_grown_mib:.0f} MiB for a 2 MB body"
+
+
+def test_the_request_log_reads_no_more_of_an_unread_upload_than_it_keeps(served: Served) -> None:
+    blob = b"known weights"
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    assert _send(served.port, "POST", f"/api/blobs/{digest}", blob)[0] == 201
+    before = served.memory_kib()
+    status, _ = _send(served.port, "POST", f"/api/blobs/{digest}", b"w" * (256 * MIB))
+    grown_mib = (served.memory_kib() - before) / 1024
+    assert status == 200, "the server has the blob: it answers without reading the upload"
+    assert grown_mib < 64, f"resident memory grew by {grown_mib:.0f} MiB after a 256 MiB upload it never read"
+    logged = _log(served)[-1]
+    assert logged["path"] == f"/api/blobs/{digest}" and len(logged["body"]) <= 64 * 1024
+
+
+def _log(served: Served) -> list[dict[str, str]]:
+    status, body = _send(served.port, "GET", "/_mock/requests", b"")
+    assert status == 200
+    entries: list[dict[str, str]] = json.loads(body)["requests"]
+    return entries
+
+
+#: How a client may spell the token in a URL: percent-encoded, in either case.
+IN_URLS = [
+    quote(TOKEN, safe=""),
+    re.sub("%[0-9A-F]{2}", lambda escape: escape.group().lower(), quote(TOKEN, safe="")),
+    "".join(f"%{byte:02X}" for byte in TOKEN.encode()),
+]
+#: ... and in a JSON body: with JSON escapes too, or mixed.
+IN_BODIES = [
+    *IN_URLS,
+    TOKEN.replace("/", "\\/"),
+    "".join(f"\\u{ord(character):04x}" for character in TOKEN),
+    TOKEN[:5] + "".join(f"\\u{ord(character):04X}" for character in TOKEN[5:]),
+]
+
+
+def test_the_token_is_masked_in_the_request_log_however_it_is_spelled(served: Served) -> None:
+    for spelling in IN_URLS:
+        assert _send(served.port, "GET", f"/api/tags?note={spelling}", b"")[0] == 200
+    for spelling in IN_BODIES:
+        body = b'{"model":"qwen3:8b","prompt":"' + spelling.encode() + b'"}'
+        assert _send(served.port, "POST", "/api/show", body)[0] == 200
+    text = json.dumps(_log(served))
+    leaked = [spelling for spelling in [TOKEN, *IN_BODIES] if spelling in text]
+    assert not leaked, f"the log shows the token as {leaked}"
+
+
+@pytest.mark.parametrize("kept", [1, 6, 12, len(TOKEN) - 1])
+def test_a_token_cut_by_the_logs_limit_is_masked_at_the_cut(served: Served, kept: int) -> None:
+    prefix = b'{"model":"qwen3:8b","prompt":"'
+    filler = b"a" * (64 * 1024 - len(prefix) - kept)
+    body = prefix + filler + TOKEN.encode() + b'"}'
+    assert _send(served.port, "POST", "/api/show", body)[0] == 200
+    logged = _log(served)[-1]["body"]
+    assert logged.endswith("a***") and TOKEN[:kept] not in logged[-len(TOKEN) - 3 :]

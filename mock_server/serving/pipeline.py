@@ -7,7 +7,7 @@ import time
 from http import HTTPStatus
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import BadHost, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import BadHost, HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from ollama_contract_kit.commandline.headers import mask_secret
 from ollama_contract_kit.openapi.releases import has, route_change
@@ -26,6 +26,7 @@ from .http_rules import (
     origin_allowed,
     redirect_for_path,
 )
+from .requestlog import MAX_BODY_CHARS
 from .responses import allow_header, empty, error_response, method_not_allowed, not_found, too_large_text
 
 #: Environ keys that tell the outer WSGI layer to drop the connection, or to cut the body at a byte.
@@ -156,15 +157,22 @@ def _spoil(response: Response, kind: FaultKind) -> None:
 def _log(state: MockState, response: Response) -> None:
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     path = request.full_path if request.query_string else request.path
-    try:
-        body = request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        body = b""
-    state.requests.record(
-        request.method, path, response.status_code, dict(request.headers), body, state.clock.instant()
-    )
+    headers, body = dict(request.headers), _logged_body()
+    state.requests.record(request.method, path, response.status_code, headers, body, state.clock.instant())
     if state.config.log_requests:
         shown = mask_secret(request.path, state.config.token) + ("?…" if request.query_string else "")
         access_log.info(
             '%s "%s %s" %d %.1fms', request.remote_addr, request.method, shown, response.status_code, elapsed_ms
         )
+
+
+def _logged_body() -> bytes:
+    """The start of the body the log keeps: what the route read, else at most MAX_BODY_CHARS bytes of it,
+    never the whole of a body the route left unread (a 300 MB upload to a blob the server has)."""
+    read: bytes | None = getattr(request, "_cached_data", None)  # Werkzeug keeps get_data()'s bytes there
+    if read is not None:
+        return read[:MAX_BODY_CHARS]
+    try:
+        return request.stream.read(MAX_BODY_CHARS)
+    except HTTPException:  # over --max-body, or it stopped arriving
+        return b""

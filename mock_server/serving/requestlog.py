@@ -29,14 +29,19 @@ class RequestLog:
     def record(
         self, method: str, path: str, status: int, headers: Mapping[str, str], body: bytes, time: GoTime
     ) -> None:
-        """Add one answered request (its time is written out when the log is read: the hot path stays cheap)."""
-        text = body[:MAX_BODY_CHARS].decode("utf-8", errors="replace") if body else None
+        """Add one answered request; of its body, the first MAX_BODY_CHARS bytes are kept (pass no more).
+
+        Its time is written out when the log is read: the hot path stays cheap.
+        """
+        kept = body[:MAX_BODY_CHARS]
+        text = kept.decode("utf-8", errors="replace") if kept else None
         entry = {
             "method": method,
             "path": mask_secret(mask_query(path), self._token),
             "status": status,
             "headers": {name: mask_secret(value, self._token) for name, value in mask_headers(headers).items()},
-            "body": mask_secret(text, self._token) if text else text,
+            # A body of the limit or more may have been cut inside the token: its start at the end is masked too.
+            "body": mask_secret(text, self._token, cut=len(body) >= MAX_BODY_CHARS) if text else text,
             "time": time,
         }
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 import resource
 import signal
@@ -33,6 +34,17 @@ class Served:
             status = Path(f"/proc/{process}/status").read_text()
             total += int(next(line.split()[1] for line in status.splitlines() if line.startswith(f"{field}:")))
         return total
+
+    def ps_seconds(self, token: str | None = None, timeout: float = 2) -> float:
+        """Seconds `GET /api/ps` took to answer 200 on a new connection (TimeoutError past `timeout`)."""
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request("GET", "/api/ps", headers={"Authorization": f"Bearer {token}"} if token else {})
+            assert connection.getresponse().status == 200
+        finally:
+            connection.close()
+        return time.perf_counter() - started
 
     def stop(self, how: signal.Signals = signal.SIGTERM, timeout: float = 10) -> str:
         """Signal the server, wait for it (at most `timeout` seconds) and return what it wrote to stderr."""

@@ -1,16 +1,13 @@
-"""Hard to break, on a loopback socket with both servers: slow and idle clients, hostile bodies, the body
-limit, smuggling, unclean paths, and secrets kept out of the request log."""
+"""Hard to break, on a loopback socket with both servers: hostile bodies, the body limit, smuggling, unclean
+paths, and secrets kept out of the request log (slow and idle clients: test_mock_connections.py)."""
 
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
-import select
 import socket
-import time
 from collections.abc import Iterator
-from contextlib import ExitStack, closing
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,7 @@ from flask.testing import FlaskClient
 
 from ollama_contract_kit.commandline.files import write_text_atomically
 
-from .served import SERVERS, Served, allow_open_files, serve_mock
+from .served import SERVERS, Served, serve_mock
 
 TOKEN = "tok-Zq81-very-secret"
 LIMIT = 1024 * 1024
@@ -53,117 +50,6 @@ def _request(method: str, path: str, body: bytes = b"", extra: str = "", length:
 def _status_and_body(answer: bytes) -> tuple[int, bytes]:
     head, _, body = answer.partition(b"\r\n\r\n")
     return int(head.split(b" ", 2)[1]), body
-
-
-def _ps_answers(port: int) -> bool:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-    try:
-        connection.request("GET", "/api/ps", headers={"Authorization": f"Bearer {TOKEN}"})
-        return connection.getresponse().status == 200
-    finally:
-        connection.close()
-
-
-# -- no client stalls the others ------------------------------------------------------------------
-
-
-def _slow_upload(port: int) -> socket.socket:
-    """A client that promises 20,000 bytes of body and sends 10."""
-    connection = socket.create_connection(("127.0.0.1", port))
-    connection.sendall(_request("POST", "/api/generate", b'{"model":', length=20_000))
-    return connection
-
-
-def test_slow_uploads_idle_and_slowloris_connections_leave_ps_answering(served: Served) -> None:
-    with ExitStack() as stack:
-        for _ in range(3):  # granian's default 4 threads: each slow upload holds one
-            stack.enter_context(closing(_slow_upload(served.port)))
-        for number in range(300):
-            idle = stack.enter_context(closing(socket.create_connection(("127.0.0.1", served.port))))
-            if number % 2:  # slowloris: the headers never end
-                idle.sendall(b"GET /api/ps HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-        time.sleep(0.3)
-        assert all(_ps_answers(served.port) for _ in range(5)), "every /api/ps answered within its 2 s timeout"
-
-
-def _ps_seconds(port: int) -> float:
-    started = time.perf_counter()
-    assert _ps_answers(port)
-    return time.perf_counter() - started
-
-
-@pytest.mark.parametrize("server", SERVERS)
-def test_two_thousand_idle_connections_leave_ps_answering_within_a_second(server: str) -> None:
-    if not allow_open_files(2_200):
-        pytest.skip("the hard limit of open files is below 2,200")
-    with serve_mock(server, "--quiet") as mock, ExitStack() as stack:
-        for _ in range(2_000):
-            stack.enter_context(closing(socket.create_connection(("127.0.0.1", mock.port))))
-        assert max(_ps_seconds(mock.port) for _ in range(5)) < 1.0
-
-
-@pytest.mark.parametrize("server", SERVERS)
-def test_a_client_leaking_a_thousand_keep_alive_connections_leaves_ps_answering(server: str) -> None:
-    if not allow_open_files(1_200):
-        pytest.skip("the hard limit of open files is below 1,200")
-    with serve_mock(server, "--quiet") as mock, ExitStack() as stack:
-        for _ in range(1_000):
-            leaked = stack.enter_context(closing(socket.create_connection(("127.0.0.1", mock.port), timeout=5)))
-            leaked.sendall(b"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            assert leaked.recv(4096).startswith(b"HTTP/1.1 200")
-        assert max(_ps_seconds(mock.port) for _ in range(5)) < 1.0
-
-
-def _seconds_until_closed(connections: dict[str, socket.socket], limit: float) -> dict[str, float]:
-    """How long each connection stayed open before the server closed it (waiting at most `limit` seconds)."""
-    started, closed = time.monotonic(), {}
-    while len(closed) < len(connections) and time.monotonic() - started < limit:
-        waiting = [connection for name, connection in connections.items() if name not in closed]
-        for connection in select.select(waiting, [], [], 0.1)[0]:
-            try:
-                while connection.recv(65536):  # an answer first (granian's 408) is read past
-                    pass
-            except (ConnectionResetError, TimeoutError):
-                pass
-            closed[next(name for name, known in connections.items() if known is connection)] = (
-                time.monotonic() - started
-            )
-    return closed
-
-
-@pytest.mark.parametrize("server", SERVERS)
-def test_silent_connections_are_closed_after_the_idle_timeout(server: str) -> None:
-    with serve_mock(server, "--quiet", "--idle-timeout", "1") as mock, ExitStack() as stack:
-        connections = {
-            name: stack.enter_context(closing(socket.create_connection(("127.0.0.1", mock.port), timeout=1)))
-            for name in ("idle", "half a request head", "kept alive after an answer")
-        }
-        connections["half a request head"].sendall(b"GET /api/ps HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        connections["kept alive after an answer"].sendall(b"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        connections["kept alive after an answer"].recv(4096)
-        closed = _seconds_until_closed(connections, limit=10)
-    assert sorted(closed) == sorted(connections), f"still open after 10 s: {set(connections) - set(closed)}"
-    assert all(0.5 < seconds < 5 for seconds in closed.values()), closed
-
-
-def test_slow_uploads_beyond_the_threads_leave_ps_answering_and_end_after_the_idle_timeout_on_waitress() -> None:
-    # Waitress buffers a body before a thread sees it; granian cannot (README: --threads).
-    with serve_mock("waitress", "--quiet", "--threads", "2", "--idle-timeout", "2") as mock, ExitStack() as stack:
-        uploads = {f"upload {number}": stack.enter_context(closing(_slow_upload(mock.port))) for number in range(20)}
-        assert max(_ps_seconds(mock.port) for _ in range(5)) < 1.0
-        closed = _seconds_until_closed(uploads, limit=10)
-    assert sorted(closed) == sorted(uploads) and all(1 < seconds < 6 for seconds in closed.values()), closed
-
-
-@pytest.mark.parametrize("server", SERVERS)
-def test_sigterm_stops_the_server_promptly_whatever_the_clients_do(server: str) -> None:
-    with serve_mock(server, "--quiet") as mock, ExitStack() as stack:
-        stack.enter_context(closing(_slow_upload(mock.port)))
-        for _ in range(50):
-            stack.enter_context(closing(socket.create_connection(("127.0.0.1", mock.port))))
-        time.sleep(0.3)
-        errors = mock.stop(timeout=10)  # granian gives its requests 3 s, then stops the worker
-    assert mock.process.returncode == 0 and "stopped" in errors and "Traceback" not in errors
 
 
 # -- hostile bodies get 4xx with Go's texts -------------------------------------------------------
@@ -259,7 +145,7 @@ def test_large_bodies_leave_memory_where_it_was(served: Served) -> None:
                 pass  # the server answered 413 and closed
     grown = served.memory_kib() - before
     assert grown < 32 * 1024, f"resident memory grew by {grown} KiB after 192 MiB of refused bodies"
-    assert _ps_answers(served.port)
+    assert served.ps_seconds(TOKEN) < 2
 
 
 # -- HTTP edge cases ------------------------------------------------------------------------------

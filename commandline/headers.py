@@ -64,10 +64,18 @@ def mask_secret(text: str, secret: str | None, *, cut: bool = False) -> str:
     text = text.replace(secret, MASK)
     if any(marker in text for marker in ("%", "\\", "+")):
         text = _secret_pattern(secret).sub(MASK, text)
-    if cut:
-        start = next((at for at in range(max(0, len(text) - 12 * len(secret)), len(text))
-                      if _begins_spelling(text[at:], secret)), len(text))  # fmt: skip
-        text = text[:start] + (MASK if start < len(text) else "")
+    return _masked_at_the_cut(text, secret) if cut else text
+
+
+#: Characters one character's spelling takes at most (`\\ud83d\\ude00`, `%f0%9f%98%80`).
+_LONGEST_SPELLING = 12
+
+
+def _masked_at_the_cut(text: str, secret: str) -> str:
+    """`text` with the longest tail that begins some spelling of `secret` masked."""
+    for start in range(max(0, len(text) - _LONGEST_SPELLING * len(secret)), len(text)):
+        if _begins_spelling(text[start:], secret):
+            return text[:start] + MASK
     return text
 
 

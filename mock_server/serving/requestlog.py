@@ -29,7 +29,7 @@ class RequestLog:
     def record(
         self, method: str, path: str, status: int, headers: Mapping[str, str], body: bytes, time: GoTime
     ) -> None:
-        """Add one answered request; of its body, the first MAX_BODY_CHARS bytes are kept (pass no more).
+        """Add one answered request; the log keeps the first MAX_BODY_CHARS bytes of its body (pass no more).
 
         Its time is written out when the log is read: the hot path stays cheap.
         """

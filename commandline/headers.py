@@ -61,10 +61,39 @@ def mask_secret(text: str, secret: str | None, *, cut: bool = False) -> str:
     a beginning of the secret at its very end is masked too."""
     if not secret:
         return text
-    text = text.replace(secret, MASK)
+    # The cut first, then spelled ways, then the plain secret: a secret may end where an escape of its
+    # last character begins (`\\u005c`), which would otherwise be matched short and left half shown.
+    if cut:
+        text = _masked_at_the_cut(text, secret)
     if any(marker in text for marker in ("%", "\\", "+")):
-        text = _secret_pattern(secret).sub(MASK, text)
-    return _masked_at_the_cut(text, secret) if cut else text
+        text = _masked_spellings(text, secret)
+    return text.replace(secret, MASK)
+
+
+def _masked_spellings(text: str, secret: str) -> str:
+    """`text` with each spelling of `secret` masked, each as long as it can be read (`\\\\u0075` is a
+    backslash and an escaped `u`, not the short escape of a backslash and a `u`)."""
+    pattern, kept, position = _secret_pattern(secret), [], 0
+    while (found := pattern.search(text, position)) is not None:
+        end = _longest_spelling_end(text, found.start(), secret)
+        kept += [text[position : found.start()], MASK]
+        position = max(end, found.end())
+    return "".join(kept) + text[position:]
+
+
+def _longest_spelling_end(text: str, start: int, secret: str) -> int:
+    """Where the longest spelling of `secret` that begins at `start` ends (one is known to)."""
+    longest, pending = start, [(start, 0)]
+    while pending:
+        at, index = pending.pop()
+        if index == len(secret):
+            longest = max(longest, at)
+            continue
+        for spelled, any_case in _spellings(secret[index]):
+            piece = text[at : at + len(spelled)]
+            if (piece.lower() == spelled.lower()) if any_case else piece == spelled:
+                pending.append((at + len(spelled), index + 1))
+    return longest
 
 
 #: Characters one character's spelling takes at most (`\\ud83d\\ude00`, `%f0%9f%98%80`).

@@ -61,6 +61,7 @@ def world_json(state: MockState) -> dict[str, Any]:
     """The world as a fixture document, running models with absolute `expires_at`."""
     return {
         "version": state.world.version,
+        "models_path": state.models_path,
         "models": [installed_to_fixture(model) for model in state.world.installed()],
         "running": [running_to_fixture(running) for running in state.scheduler.listing().models],
         "registry": [installed_to_fixture(model) for model in state.world.upstream()],

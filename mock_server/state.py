@@ -70,6 +70,8 @@ class MockState:
         self.replies.replace(document.replies)
         self.scheduler.machine = machine
         self.scheduler.speaks_as = self.world.release
+        #: The server's `OLLAMA_MODELS` (where the Modelfile of `/api/show` finds the blobs).
+        self.models_path = document.models_path
         return self.scheduler.reset(document.running)
 
     def blobs_on_disk(self) -> set[str]:

@@ -129,7 +129,9 @@ def test_legacy_embeddings(http: FlaskClient) -> None:
     wrong_case = http.post("/api/embeddings", json={"model": "Nomic-Embed-Text", "prompt": "x"})
     assert wrong_case.status_code == 404, "this route does not fold case"
     cannot = http.post("/api/embeddings", json={"model": "smollm2:360m", "prompt": "x"})
-    assert (cannot.status_code, cannot.get_json()) == (500, {"error": "this model does not support embeddings"})
+    assert (cannot.status_code, cannot.get_json()) == (
+        500, {"error": "This server does not support embeddings. Start it with `--embeddings`"}
+    ), "llama-server's refusal, relayed as a 500 (server/routes.go EmbeddingsHandler)"  # fmt: skip
 
 
 # -- pull, push, create ------------------------------------------------------------------------------------

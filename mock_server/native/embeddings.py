@@ -137,7 +137,8 @@ def embed() -> Response:
 
 @embedding_routes.route("/api/embeddings", methods=["POST"])
 def embeddings() -> Response:
-    """The legacy single-prompt route: float64 values, 400 for a missing model, 500 for a model that cannot embed."""
+    """The legacy single-prompt route: float64 values, 400 for a missing model, 500 (with llama-server's text) for
+    a model that cannot embed."""
     try:
         data = body(
             "EmbeddingRequest",
@@ -162,7 +163,7 @@ def embeddings() -> Response:
         if not prompt:
             return json_response({"embedding": []})
         if not model.can("embedding"):
-            return error_response(500, "this model does not support embeddings")
+            return error_response(500, NOT_AN_EMBEDDING_MODEL)  # the runner's error, relayed as a 500 here
         generation.read(tokens(prompt))
         return json_response({"embedding": embedding(model, prompt)})
     except Refused as refused:

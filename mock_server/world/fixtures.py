@@ -27,6 +27,8 @@ from .models import Footprint, InstalledModel, RunningModel, RunningSeed
 #: The default world shipped inside the package.
 DEFAULT_FIXTURE = "default_world.yaml"
 DEFAULT_VERSION = NEWEST
+#: Where the blobs live when the world does not say (`OLLAMA_MODELS` of Ollama's Docker image).
+DEFAULT_MODELS_PATH = "/root/.ollama/models"
 
 
 class FixtureError(ValueError):
@@ -52,6 +54,7 @@ class WorldDocument:
     registry: tuple[InstalledModel, ...] = ()
     machine: Machine = field(default_factory=Machine)
     replies: tuple[ReplyRule, ...] = ()
+    models_path: str = DEFAULT_MODELS_PATH
 
 
 def read_fixture_file(path: str | Path) -> WorldDocument:
@@ -148,6 +151,7 @@ def build_world_document(data: Any, source: str, validate_schema: bool = True) -
         registry=tuple(registry.values()),
         machine=machine,
         replies=replies,
+        models_path=data.get("models_path", DEFAULT_MODELS_PATH),
     )
 
 
@@ -216,6 +220,9 @@ def _installed_models(
             parameters=dict(entry.get("parameters", {})),
             messages=tuple(dict(message) for message in entry.get("messages", ())),
             weights=entry.get("weights", ""),
+            projector=entry.get("projector"),
+            tensors=tuple(dict(tensor) for tensor in entry["tensors"]) if "tensors" in entry else None,
+            projector_info=entry.get("projector_info"),
         )
     return models, problems
 
@@ -283,6 +290,9 @@ def installed_to_fixture(model: InstalledModel) -> dict[str, Any]:
         "parameters": dict(model.parameters),
         "messages": [dict(message) for message in model.messages],
         "weights": model.weights,
+        "projector": model.projector,
+        "tensors": [dict(tensor) for tensor in model.tensors] if model.tensors is not None else None,
+        "projector_info": dict(model.projector_info) if model.projector_info else None,
     }
     return entry | {key: value for key, value in optional.items() if value}
 

@@ -256,7 +256,8 @@ def serve(endpoint: Endpoint) -> Response:
         data, model, think, images = _validated(endpoint)
         name = str(data["model"])
         has_input = bool(data.get(endpoint.input_field))
-        unloading = not has_input and data["keep_alive"] == 0
+        # Before 0.3.11 a keep_alive 0 request without input went the load's way (checks included).
+        unloading = not has_input and data["keep_alive"] == 0 and has(state().world.release, "unload_reason")
         if not unloading:
             check_capabilities(
                 model,
@@ -272,24 +273,29 @@ def serve(endpoint: Endpoint) -> Response:
     except OptionError as wrong:
         return error_response(500, str(wrong))
     mock = state()
-    reasons = has(mock.world.release, "load_unload_reasons")  # older releases said neither
     if unloading:
         mock.scheduler.unload(model)
-        done = {"model": name, "created_at": created_at(mock.clock.instant()), **endpoint.empty_answer, "done": True}
-        return json_response({**done, "done_reason": "unload"} if reasons else done)
+        return json_response(_finished(endpoint, name, created_at(mock.clock.instant()), "unload"))
     try:
         generation = schedule(model, options, data["keep_alive"])
     except Refused as refused:
         return refused.response()
-    if not has_input:
+    if not has_input:  # a load (before 0.3.11 a keep_alive 0 one too: its runner expires as it closes)
         generation.close()
-        done = {"model": name, "created_at": created_at(generation.now()), **endpoint.empty_answer, "done": True}
-        return json_response({**done, "done_reason": "load"} if reasons else done)
+        return json_response(_finished(endpoint, name, created_at(generation.now()), "load"))
     try:
         return _answer(endpoint, data, model, think, images, generation)
     except Refused as refused:
         generation.close()
         return refused.response()
+
+
+def _finished(endpoint: Endpoint, name: str, when: str, reason: str) -> dict[str, Any]:
+    """The answer of a load or an unload; a chat one sent done_reason before done until 0.12.0."""
+    fields = {"model": name, "created_at": when, **endpoint.empty_answer}
+    if endpoint is CHAT and not has(state().world.release, "chat_done_reason_last"):
+        return {**fields, "done_reason": reason, "done": True}
+    return {**fields, "done": True, "done_reason": reason}
 
 
 def _answer(

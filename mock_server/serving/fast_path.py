@@ -13,7 +13,7 @@ from ..state import MockState
 from .faults import FAULT_HEADER
 from .http_rules import classify_host, is_loopback_bind, token_matches
 from .pipeline import access_log
-from .responses import JSON_TYPE
+from .responses import GO_BUFFER_BYTES, JSON_TYPE
 
 _FAULT_KEY = "HTTP_" + FAULT_HEADER.upper().replace("-", "_")
 
@@ -34,7 +34,8 @@ def fast_ps(state: MockState) -> Callable[[dict[str, Any], Callable[..., Any]], 
         ):
             return None
         body = state.ps_body()
-        start_response("200 OK", [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body)))])
+        length = [("Content-Length", str(len(body)))] if len(body) <= GO_BUFFER_BYTES else []  # else chunked, as Go
+        start_response("200 OK", [("Content-Type", JSON_TYPE), *length])
         _log(state, environ)
         return [body]
 

@@ -27,7 +27,15 @@ from .http_rules import (
     redirect_for_path,
 )
 from .requestlog import MAX_BODY_CHARS
-from .responses import allow_header, empty, error_response, method_not_allowed, not_found, too_large_text
+from .responses import (
+    allow_header,
+    chunk_like_go,
+    empty,
+    error_response,
+    method_not_allowed,
+    not_found,
+    too_large_text,
+)
 
 #: Environ keys that tell the outer WSGI layer to drop the connection, or to cut the body at a byte.
 DROP_CONNECTION = "ollama_mock.drop_connection"
@@ -51,7 +59,7 @@ def install_pipeline(app: Flask, state: MockState) -> None:
         g.started = time.perf_counter()
         path = request.path
         methods = _methods_for(app, path.rstrip("/") or "/") if path.endswith("/") else set()
-        redirected = redirect_for_path(request, routed=request.method in methods)
+        redirected = redirect_for_path(request, routed=request.method in methods, release=state.world.release)
         if redirected is not None:
             return redirected
         origin = request.headers.get("Origin")
@@ -87,6 +95,8 @@ def install_pipeline(app: Flask, state: MockState) -> None:
             _spoil(response, fault)
         # Go writes reason phrases in title case; Werkzeug would send "METHOD NOT ALLOWED".
         response.status = f"{response.status_code} {_reason_phrase(response.status_code)}"
+        if request.method != "HEAD":
+            chunk_like_go(response)
         if not request.path.startswith(CONTROL_PREFIX + "/"):
             _log(state, response)
         return response

@@ -229,13 +229,20 @@ def record_parser() -> argparse.ArgumentParser:
     """The command line of `ollama-mock record`."""
     parser = command_parser(
         "ollama-mock record",
-        "Snapshot a live server's /api/tags and /api/ps into a fixture file for --fixtures.",
+        "Snapshot a live server (version, models and their /api/show, running models) into a fixture file for"
+        " --fixtures.",
         RECORD_EXIT_CODES,
     )
     parser.add_argument("--url", help="the live server (default: $OLLAMA_HOST or 127.0.0.1:11434)")
     parser.add_argument("--headers", help="extra headers: JSON, a .json file, or quoted pseudo-JSON")
     parser.add_argument("--out", type=Path, required=True, help="the fixture file to write (.json, else YAML)")
     parser.add_argument("--timeout", type=seconds(allow_zero=True), default=10.0, help="seconds to wait (default 10)")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="record /api/show's full GGUF arrays (tokenizer tokens, scores, merges: megabytes for a real model);"
+        " without it, a verbose /api/show of the recorded world derives them",
+    )
     return parser
 
 
@@ -264,19 +271,24 @@ def record(argv: Sequence[str]) -> int:
             with OllamaClient(
                 arguments.url, headers=parse_headers(arguments.headers, "--headers"), timeout=arguments.timeout
             ) as client:
-                document = snapshot(client)
-            write_fixture(document, arguments.out)
+                recorded = snapshot(client, verbose=arguments.verbose)
+            write_fixture(recorded.document, arguments.out)
         except OllamaClientError as error:
             print(f"ollama-mock record: {error}", file=sys.stderr)
             return 2 if error.exit_code == 2 else 3
         except (FixtureError, InvalidHeaders, OSError) as error:
             print(f"ollama-mock record: {error}", file=sys.stderr)
             return 2
+        document = recorded.document
         print(
             f"ollama-mock record: wrote {plural(len(document['models']), 'model')} "
             f"({len(document['running'])} running) to {arguments.out}",
             file=sys.stderr,
         )
+        for name, how in recorded.estimated.items():
+            print(
+                f"ollama-mock record: {name} was not loaded; its loaded footprint is estimated {how}", file=sys.stderr
+            )
         return 0
 
     return run_command("ollama-mock record", run)

@@ -15,7 +15,7 @@ from ollama_contract_kit.openapi.names import parse_model_name
 
 from ..serving.responses import error_response, json_response
 from ..simulation.options import OptionError
-from ..world import card
+from ..world import gguf
 from ..world.models import InstalledModel
 from .common import Refused, body, installed_model
 from .inference import request_options, schedule, scripted_failure
@@ -50,7 +50,7 @@ def embedding(model: InstalledModel, text: str, dimensions: int = 0) -> list[flo
 
     With `0 < dimensions < width` it is cut to that many values and normalized again, as Ollama does.
     """
-    vector = list(_unit_vector(model.digest, text, card.embedding_length(model)))
+    vector = list(_unit_vector(model.digest, text, gguf.embedding_length(model)))
     if 0 < dimensions < len(vector):
         vector = vector[:dimensions]
         norm = math.sqrt(sum(value * value for value in vector)) or 1.0

@@ -10,7 +10,7 @@ from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import has
 
 from ..serving.responses import json_response
-from ..world import card
+from ..world import card, gguf
 from ..world.models import PS_DETAIL_FIELDS, InstalledModel
 from .common import Refused, body, first_name, state
 
@@ -37,11 +37,11 @@ def show_body(
     }
     if model.messages:
         answer["messages"] = [{"role": m["role"], "content": m["content"]} for m in model.messages]
-    answer["model_info"] = card.model_info(model, verbose)
-    projector_info = card.projector_info(model, verbose)
+    answer["model_info"] = gguf.model_info(model, verbose)
+    projector_info = gguf.projector_info(model, verbose)
     if projector_info:
         answer["projector_info"] = projector_info
-    answer["tensors"] = card.tensors(model)
+    answer["tensors"] = gguf.tensors(model)
     if model.capabilities and has(state().world.release, "show_capabilities"):
         answer["capabilities"] = list(model.capabilities)
     answer["modified_at"] = model.modified_at.format()

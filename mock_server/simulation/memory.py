@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..world import card
+from ..world import gguf
 from ..world.models import InstalledModel
 from .machine import GIB, KV_BYTES, Machine
 
@@ -50,15 +50,15 @@ class Shape:
 
 def shape_of(model: InstalledModel) -> Shape:
     """The model's layers, KV heads and sizes, vocabulary and trained context (derived where unstated)."""
-    info = card.model_info(model)
-    arch = card.architecture(model)
+    info = gguf.model_info(model)
+    arch = gguf.architecture(model)
 
     def number(key: str, default: int) -> int:
         value = info.get(f"{arch}.{key}")
         return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
 
     heads = number("attention.head_count", 32)
-    width = number("embedding_length", card.embedding_length(model))
+    width = number("embedding_length", gguf.embedding_length(model))
     tokens = info.get("tokenizer.ggml.tokens")
     return Shape(
         block_count=number("block_count", 28),
@@ -66,7 +66,7 @@ def shape_of(model: InstalledModel) -> Shape:
         key_length=number("attention.key_length", max(1, width // heads)),
         value_length=number("attention.value_length", max(1, width // heads)),
         vocabulary=len(tokens) if isinstance(tokens, list) and tokens else number("vocab_size", _DEFAULT_VOCABULARY),
-        trained_context=card.trained_context_length(model),
+        trained_context=gguf.trained_context_length(model),
     )
 
 

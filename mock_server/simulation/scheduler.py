@@ -21,7 +21,7 @@ from ollama_contract_kit.openapi.durations import DEFAULT_KEEP_ALIVE_SECONDS
 from ollama_contract_kit.openapi.releases import Version, has
 from ollama_contract_kit.openapi.timestamps import GoTime
 
-from ..world import card
+from ..world import card, gguf
 from ..world.models import InstalledModel, RunningModel, RunningSeed
 from .clock import Clock
 from .machine import Machine
@@ -235,7 +235,7 @@ class Scheduler:
             context = max(context, 2048)
         context = effective_context(context, shape.trained_context)
         embedding = model.can("embedding") and not model.can("completion")
-        single = embedding or card.architecture(model) in _SINGLE_REQUEST_ARCHITECTURES
+        single = embedding or gguf.architecture(model) in _SINGLE_REQUEST_ARCHITECTURES
         parallel = 1 if single else self.machine.num_parallel(self.speaks_as)
         automatic_context = options.automatic_context and not self.machine.settings.context_length
         batch_given = options.runner.num_batch != RunnerOptions().num_batch

@@ -16,7 +16,7 @@ from ollama_contract_kit.client.models import keep_alive_until
 from ollama_contract_kit.commandline.files import write_text_atomically
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
-from . import card
+from . import gguf
 from .fixtures import DEFAULT_CONTEXT_LENGTH, WorldDocument, build_world_document, version_problems
 from .recorded_show import show_fields
 
@@ -75,7 +75,7 @@ def snapshot(client: OllamaClient, now: datetime | None = None, verbose: bool = 
 def _drop_derivable_tensors(document: dict[str, Any], world: WorldDocument) -> None:
     """Leave out the tensors the mock derives alike from the model's architecture (hundreds of lines a model)."""
     for entry, model in zip(document["models"], world.models, strict=True):
-        if "tensors" in entry and card.tensors(replace(model, tensors=None)) == entry["tensors"]:
+        if "tensors" in entry and gguf.tensors(replace(model, tensors=None)) == entry["tensors"]:
             del entry["tensors"]
 
 

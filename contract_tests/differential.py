@@ -94,9 +94,9 @@ class _Comparison:
     def body(self, expected: Answer, actual: Answer) -> None:
         media = _media_type(expected)
         if media == "application/x-ndjson":
-            self.stream(_ndjson_documents(expected.body), self.ndjson_framing(actual.body))
+            self.stream(_ndjson_documents(expected.body), self.ndjson_framing(actual.body), "line")
         elif media == "text/event-stream":
-            self.stream(_sse_documents(expected.body), self.sse_framing(actual.body))
+            self.stream(_sse_documents(expected.body), self.sse_framing(actual.body), "event")
         elif media == "application/json" and expected.body:
             self.document("$", expected.body, actual.body)
         elif expected.body != actual.body:
@@ -130,7 +130,7 @@ class _Comparison:
 
     # -- streams and documents -------------------------------------------------------------------
 
-    def stream(self, expected: list[bytes], actual: list[bytes]) -> None:
+    def stream(self, expected: list[bytes], actual: list[bytes], unit: str) -> None:
         """First with first, last with last, every chunk between with the expected chunk between."""
         if not actual:
             self.add("body", "stream", f"{len(expected)} chunks", "none")
@@ -141,7 +141,7 @@ class _Comparison:
         for index, chunk in enumerate(actual):
             reference = _reference_index(index, len(actual), len(expected))
             before = len(self.found)
-            self.document(f"line {index + 1}: $", expected[reference], chunk)
+            self.document(f"{unit} {index + 1}: $", expected[reference], chunk)
             self.found[before:] = _first_of_each(self.found[before:], seen)
         self.per_chunk_times(expected, actual)
 
@@ -152,7 +152,9 @@ class _Comparison:
 
         wanted, given = times(expected), times(actual)
         if len(set(map(str, wanted))) > 1 and len(given) > 1 and len(set(map(str, given))) == 1:
-            self.add("$.created_at", "a time of its own in every chunk", "distinct times", f"{given[0]!r} in all")
+            self.add(
+                "$.created_at", "a time of its own in every chunk", "distinct times", f"{_excerpt(given[0])} in all"
+            )
 
     def document(self, root: str, expected: bytes, actual: bytes) -> None:
         try:
@@ -169,6 +171,9 @@ class _Comparison:
         style = difference_in_style(expected, actual)
         if style:
             self.add(root, "JSON style", *style)
+        wanted_end, given_end = _trailing_space(expected), _trailing_space(actual)
+        if wanted_end != given_end:  # gin's c.JSON writes none, json.Encoder a newline
+            self.add(root, "after the JSON", repr(wanted_end.decode()), repr(given_end.decode()))
         self.value(root, wanted, given)
 
     def value(self, where: str, expected: Any, actual: Any) -> None:
@@ -225,6 +230,10 @@ class _Comparison:
             return
         for index, (wanted, given) in enumerate(zip(expected, actual, strict=False)):
             self.value(f"{where}[{index}]", wanted, given)
+
+
+def _trailing_space(document: bytes) -> bytes:
+    return document[len(document.rstrip()) :]
 
 
 def _parsed(document: bytes) -> Any:

@@ -166,7 +166,7 @@ def test_ndjson_streams_chunk_by_chunk() -> None:
     one_time = stream(*["2026-12-03T09:36:15.1Z"] * 5)
     assert _lines("/api/generate", real, one_time) == [
         "x: $.created_at: a time of its own in every chunk: expected distinct times,"
-        " got '2026-12-03T09:36:15.1Z' in all"
+        ' got "2026-12-03T09:36:15.1Z" in all'
     ]
     unterminated = stream("2026-12-03T09:36:15.1Z", "2026-12-03T09:36:15.2Z", end=b"")
     assert _lines("/api/generate", real, unterminated) == [
@@ -186,7 +186,7 @@ def test_sse_streams_end_with_done() -> None:
     assert _lines("/v1/chat/completions", real, events(first, middle, middle, last)) == []
     role_everywhere = {"id": "chatcmpl-9", "choices": [{"delta": {"role": "assistant", "content": "b"}}]}
     assert _lines("/v1/chat/completions", real, events(first, role_everywhere, last)) == [
-        'x: line 2: $.choices[0].delta.role: unexpected key: expected absent, got "assistant"'
+        'x: event 2: $.choices[0].delta.role: unexpected key: expected absent, got "assistant"'
     ]
     assert _lines("/v1/chat/completions", real, events(first, middle, last, done=False))[0].startswith(
         "x: framing: SSE framing: expected a last event 'data: [DONE]'"

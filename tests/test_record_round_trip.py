@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -117,12 +116,14 @@ def test_the_recording_holds_every_show_fact_and_says_what_it_estimated(original
     }
     llama = next(model for model in world.models if model.name == "llama3.2:latest")
     assert pirate.weights == llama.weights is not None, "made from llama3.2: the same weights blob"
-    assert pirate.model_info is not None and "general.architecture" in pirate.model_info
+    assert pirate.model_info is not None and "tokenizer.ggml.model" in pirate.model_info
     assert pirate.tensors is None, "the tensors the mock derives alike are left out"
     assert world.models_path == "/root/.ollama/models"
     lines = [line for line in result.stderr.splitlines() if "was not loaded" in line]
-    assert len(lines) == 4, result.stderr  # seven installed, one made, four running
-    assert "codellama:7b was not loaded; its loaded footprint is estimated like" in result.stderr
+    assert len(lines) == len(world.models) - len(world.running) > 0, result.stderr
+    assert "codellama:7b was not loaded; its loaded footprint is estimated by the mock from its architecture" in (
+        result.stderr
+    )
 
 
 # -- a real server recorded: the captured Ollama 0.33.0-rc2 (tests/data/real-ollama-0.33) ----------------------
@@ -163,24 +164,16 @@ def _recorded_real_show(tmp_path: Path) -> tuple[Answer, Answer]:
         return real_show.answer, replay(real_show.request, replica.url)
 
 
-def test_a_recorded_real_server_shows_its_model_as_it_did(tmp_path: Path) -> None:
-    real, answer = _recorded_real_show(tmp_path)
-    found = compare(real, answer, exchange="recorded 03_show_tiny", volatility=ollama_volatility("/api/show"))
-    pending = [("$.modified_at", "timestamp")]  # the nanoseconds the mock cannot write yet (issue #17)
-    assert [(difference.where, difference.what) for difference in found] in ([], pending), found
-    unstamped = re.compile(rb'"modified_at":"[^"]*"')
-    assert unstamped.sub(b"", answer.body) == unstamped.sub(b"", real.body), "byte for byte but for modified_at"
-
-
-@pytest.mark.xfail(strict=True, reason="modified_at: timestamps with nanoseconds (issue #17, the lead's part)")
 def test_a_recorded_real_server_shows_its_model_byte_for_byte(tmp_path: Path) -> None:
     real, answer = _recorded_real_show(tmp_path)
+    found = compare(real, answer, exchange="recorded 03_show_tiny", volatility=ollama_volatility("/api/show"))
+    assert found == []
     assert answer.body == real.body
 
 
-def test_a_footprint_not_seen_is_estimated_from_the_server_s_own_ratio() -> None:
-    """The captured server with only `tiny` loaded: `tiny2` (same size on disk) is estimated at the 6,564,085
-    bytes the real server showed for it, on the CPU like `tiny`."""
+def test_a_footprint_not_seen_is_left_to_the_mock_and_said() -> None:
+    """The captured server with only `tiny` loaded: the others' footprints were not observed, so the recording
+    leaves them to the mock's memory model, and says so."""
     with (
         MockOllama(log_requests=False, fixtures=REAL_OLLAMA / "world.yaml") as server,
         OllamaClient(server.url) as client,
@@ -188,8 +181,7 @@ def test_a_footprint_not_seen_is_estimated_from_the_server_s_own_ratio() -> None
         server.load("tiny", keep_alive=300)
         recorded = snapshot(client)
     models = {entry["name"]: entry for entry in recorded.document["models"]}
-    assert models["tiny2:latest"]["loaded"] == {"size": 6564085, "size_vram": 0, "context_length": 4096}
+    assert models["tiny:latest"]["loaded"] == {"size": 6564085, "size_vram": 0, "context_length": 4096}
+    assert "loaded" not in models["tiny2:latest"]
     assert set(recorded.estimated) == {"tiny2:latest", "tiny-eos:latest", "tiny-embed:latest"}
-    assert (
-        recorded.estimated["tiny2:latest"] == "like tiny:latest: 23.56 times its size on disk, 0% in VRAM, context 4096"
-    )
+    assert recorded.estimated["tiny2:latest"].startswith("by the mock from its architecture")

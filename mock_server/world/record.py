@@ -17,7 +17,7 @@ from ollama_contract_kit.commandline.files import write_text_atomically
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
 from . import gguf
-from .fixtures import DEFAULT_CONTEXT_LENGTH, WorldDocument, build_world_document, version_problems
+from .fixtures import WorldDocument, build_world_document, version_problems
 from .recorded_show import show_fields
 
 _FOOTPRINT_FIELDS = ("size", "size_vram", "context_length")
@@ -25,8 +25,8 @@ _FOOTPRINT_FIELDS = ("size", "size_vram", "context_length")
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A recorded world, and the footprints it had to estimate: model name to how, for the models that were
-    not loaded while recording (`/api/ps` shows a footprint only for a loaded model)."""
+    """A recorded world, and the footprints it could not record: model name to how the mock estimates it, for
+    the models that were not loaded while recording (`/api/ps` shows a footprint only for a loaded model)."""
 
     document: dict[str, Any]
     estimated: dict[str, str]
@@ -61,7 +61,7 @@ def snapshot(client: OllamaClient, now: datetime | None = None, verbose: bool = 
         model["loaded"] = footprint
         keep_alive = keep_alive_until(parse_timestamp(item["expires_at"]), moment)
         running_entries.append({"model": item["name"], "keep_alive": keep_alive} | footprint)
-    estimated = _estimate_footprints(list(models.values()))
+    estimated = _not_seen_loaded(list(models.values()))
     version = client.version()
     document: dict[str, Any] = {"models": list(models.values()), "running": running_entries}
     if models_path:
@@ -79,30 +79,13 @@ def _drop_derivable_tensors(document: dict[str, Any], world: WorldDocument) -> N
             del entry["tensors"]
 
 
-def _estimate_footprints(models: list[dict[str, Any]]) -> dict[str, str]:
-    """Give every model not seen loaded a `loaded` footprint: in proportion to the loaded model closest in
-    size on disk (the recorded server's own ratio, VRAM share and context), else its size on disk, all of it
-    in VRAM, at the default context. Returns how, by model name."""
-    seen = [model for model in models if "loaded" in model and model["loaded"].get("size")]
-    how: dict[str, str] = {}
-    for model in models:
-        if "loaded" in model:
-            continue
-        if not seen:
-            model["loaded"] = {"size": model["size"], "size_vram": model["size"], "context_length": 4096}
-            how[model["name"]] = f"as its size on disk, all in VRAM, context {DEFAULT_CONTEXT_LENGTH} (none was loaded)"
-            continue
-        like = min(seen, key=lambda other: abs(other["size"] - model["size"]))
-        footprint = like["loaded"]
-        size = round(model["size"] * footprint["size"] / like["size"])
-        share = footprint.get("size_vram", footprint["size"]) / footprint["size"]
-        context = footprint.get("context_length", DEFAULT_CONTEXT_LENGTH)
-        model["loaded"] = {"size": size, "size_vram": round(size * share), "context_length": context}
-        how[model["name"]] = (
-            f"like {like['name']}: {footprint['size'] / like['size']:.2f} times its size on disk, "
-            f"{share:.0%} in VRAM, context {context}"
-        )
-    return how
+def _not_seen_loaded(models: list[dict[str, Any]]) -> dict[str, str]:
+    """The models `/api/ps` did not show loaded (so no footprint was observed), and how the mock sizes them."""
+    how = (
+        "by the mock from its architecture (the weights, a KV cache and compute buffers for the context, "
+        "as llama-server sizes them), on the world's machine"
+    )
+    return {model["name"]: how for model in models if "loaded" not in model}
 
 
 def write_fixture(document: dict[str, Any], path: Path) -> None:

@@ -84,7 +84,8 @@ def test_tensors_follow_the_architecture(http: FlaskClient) -> None:
     heads, kv_heads = info["llama.attention.head_count"], info["llama.attention.head_count_kv"]
     assert len(tensors) == 3 + 9 * blocks
     by_name = {tensor["name"]: tensor for tensor in tensors}
-    assert by_name["token_embd.weight"] == {"name": "token_embd.weight", "type": "Q4_K", "shape": [width, 32000]}
+    vocabulary = info["llama.vocab_size"]
+    assert by_name["token_embd.weight"] == {"name": "token_embd.weight", "type": "Q4_K", "shape": [width, vocabulary]}
     assert by_name[f"blk.{blocks - 1}.attn_k.weight"]["shape"] == [width, width // heads * kv_heads]
     assert by_name["blk.0.ffn_down.weight"]["shape"] == [info["llama.feed_forward_length"], width]
     assert by_name["blk.0.attn_norm.weight"] == {"name": "blk.0.attn_norm.weight", "type": "F32", "shape": [width]}

@@ -15,6 +15,9 @@ from .wire_json import type_name
 #: Go's `time.Time` in JSON, to tell timestamps from other text.
 _LOOKS_LIKE_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
 _MICROSECOND_DIGITS = 6
+#: What a time with at most 6 fraction digits lacks where the reference has more. One such time may be a
+#: nanosecond clock's that ended in 000 (1 in 1,000): judge the precision of many times, not of one.
+NANOSECONDS = "nanoseconds (up to 9 fraction digits, trailing zeros trimmed)"
 
 
 class Judge(Enum):
@@ -56,7 +59,7 @@ def timestamp_problem(expected: str, actual: Any) -> str | None:
     if zone_form(actual) != zone_form(expected):
         return f"the zone written as {zone_form(expected)}"
     if fraction_digits(expected) > _MICROSECOND_DIGITS >= fraction_digits(actual):
-        return "nanoseconds (up to 9 fraction digits, trailing zeros trimmed)"
+        return NANOSECONDS
     return None
 
 

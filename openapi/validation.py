@@ -83,7 +83,9 @@ def _explain(error: ValidationError) -> Problem:
     described = error.schema.get("description") if isinstance(error.schema, dict) else None
     message = error.message
     if len(message) > MAX_MESSAGE_CHARS:
-        message = f"{message[: MAX_MESSAGE_CHARS - 1]}… ({len(message):,} characters)"
+        # The quoted value comes first and the reason last: keep both ends, cut the middle of the value.
+        half = MAX_MESSAGE_CHARS // 2
+        message = f"{message[:half]}…({len(message) - 2 * half:,} characters)…{message[-half:]}"
     if error.validator in {"pattern", "format", "const", "enum"} and described:
         first_sentence = " ".join(described.split()).split(". ")[0].rstrip(".")
         message = f"{message}; expected {first_sentence[0].lower()}{first_sentence[1:]}"

@@ -32,20 +32,8 @@ WORLD = REAL_OLLAMA / "world.yaml"
 _TIME = re.compile(rb'"(?:created_at|expires_at|modified_at)":"[0-9]{4}-')
 EXCHANGES = read_captures(REAL_OLLAMA) + read_captures(REAL_OLLAMA / "derived")
 
-_EMBEDDING_FOOTPRINT = (
-    "tiny-embed's stated footprint (22,345,154 bytes at context 4096) is served as 34,928,066: "
-    "simulation/memory.runner_size takes the stated size as measured at the automatic batch (512) and adds "
-    "the attention mask of the embedding runner's batch (2048), 12 MiB, though the real size was measured with it"
-)
-#: Exchanges that differ today, and the work that removes the difference (issue #17, the lead's part).
-PENDING = {
-    "16_ps_three_loaded": _EMBEDDING_FOOTPRINT,
-    "24_ps_after_v1": _EMBEDDING_FOOTPRINT,
-    "27_ps_load_only": _EMBEDDING_FOOTPRINT,
-    "29_ps_final": _EMBEDDING_FOOTPRINT,
-    "33_ps_forever": _EMBEDDING_FOOTPRINT,
-    "35_ps_mixed": _EMBEDDING_FOOTPRINT,
-}
+#: Exchanges that differ today, and the work that removes the difference (none: every capture agrees).
+PENDING: dict[str, str] = {}
 #: granian 2.x writes `server: granian` into every answer and has no option against it; an app's own
 #: `Server` header only replaces the value (emmett-framework/granian#594, open). Real Ollama sends none.
 GRANIAN_SERVER_HEADER = Difference("", "header server", "unexpected header", "none", "'granian'")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import json
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -12,6 +11,7 @@ from ollama_contract_kit.commandline.headers import mask_headers, mask_query, ma
 from ollama_contract_kit.openapi.timestamps import GoTime
 
 from ..answers.replies import route_matches, same_model
+from ..native.bodies import BodyError, decode_json
 
 MAX_LOGGED = 1000
 MAX_BODY_CHARS = 64 * 1024
@@ -78,8 +78,8 @@ class RequestLog:
 def _parsed(entry: dict[str, Any]) -> dict[str, Any]:
     """A logged request with its time written out, its route, its body read as JSON, and its model."""
     try:
-        data = json.loads(entry["body"]) if entry["body"] else None
-    except ValueError:
+        data = decode_json(entry["body"]) if entry["body"] else None
+    except BodyError:  # not JSON (as Go reads it: no NaN, no numbers past float64, not too deep)
         data = None
     named = next((data.get(key) for key in ("model", "name") if isinstance(data, dict) and data.get(key)), None)
     return entry | {

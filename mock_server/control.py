@@ -212,8 +212,12 @@ def clear_replies() -> Response:
 @control_routes.get("/requests")
 def list_requests() -> Response:
     """The request log, parsed, filtered by `route`, `model`, `method` and `status`."""
+    filters = request.args.to_dict()
+    unknown = sorted(set(filters) - {"route", "model", "method", "status"})
+    if unknown:
+        raise _Invalid(f"unknown filter {unknown[0]!r}: filter by route, model, method or status")
     try:
-        entries = _state().requests.entries(**request.args.to_dict())
+        entries = _state().requests.entries(**filters)
     except ValueError as error:
         raise _Invalid(str(error)) from None
     return json_response({"requests": entries})

@@ -16,6 +16,8 @@ from urllib.parse import quote
 
 import pytest
 
+from ollama_contract_kit.contract_tests.captures import parse_answer
+
 from .served import SERVERS, Served, serve_mock
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads resident memory from /proc")
@@ -48,8 +50,8 @@ def _send(port: int, method: str, path: str, body: bytes, wait: float = 60) -> t
                 answer += chunk
         except ConnectionResetError:
             pass
-    head_bytes, _, answer_body = answer.partition(b"\r\n\r\n")
-    return int(head_bytes.split(b" ", 2)[1]), answer_body
+    parsed = parse_answer(answer)  # de-chunked: Go, and the mock, send a body over 2 KiB chunked
+    return parsed.status, parsed.body
 
 
 @pytest.mark.parametrize("where", ["models", "running"])

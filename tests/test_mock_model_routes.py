@@ -283,10 +283,14 @@ def test_create_pulls_a_missing_base_and_quantizes(http: FlaskClient) -> None:
     pulled = _lines(http.post("/api/create", json={"model": "g", "from": "gemma3:1b"}).get_data())
     assert pulled[0] == {"status": "pulling manifest"} and pulled[-1] == {"status": "success"}
     assert {"gemma3:1b", "g:latest"} <= set(_installed(http))
-    refused = http.post("/api/create", json={"model": "x", "from": "llama3.2", "quantize": "q4_0", "stream": False})
+    refused = http.post("/api/create", json={"model": "x", "from": "llama3.2", "quantize": "q8_0", "stream": False})
     assert (refused.status_code, refused.get_json()) == (
         500, {"error": "quantization is only supported for F16, BF16 and F32 models"}
     )  # fmt: skip
+    unknown = http.post("/api/create", json={"model": "x", "from": "llama3.2", "quantize": "q4_0", "stream": False})
+    assert unknown.get_json() == {  # ggml.ParseFileType knows five types, and says so before the model's own
+        "error": "unsupported quantization type Q4_0 - supported types are F32, F16, Q4_K_S, Q4_K_M, Q8_0"
+    }
     neither = http.post("/api/create", json={"model": "x"})
     assert (neither.status_code, neither.get_json()) == (400, {"error": "neither 'from' or 'files' was specified"})
 

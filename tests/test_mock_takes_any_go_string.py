@@ -57,7 +57,9 @@ NESTED = {
 AS_KEY = "<key>"
 #: Ollama's own 5xx for a string: a `format` other than "json" fails in the runner once the model has
 #: loaded (llm/llama_server.go: `invalid format: %q`), a 500.
-OLLAMAS_OWN_5XX = {("/api/generate", "format"), ("/api/chat", "format")}
+#: Fields whose odd values Ollama itself answers with 500: an invalid format; a quantization type it does
+#: not know (`ggml.ParseFileType`, reported by create's stream, 500 when not streamed).
+OLLAMAS_OWN_5XX = {("/api/generate", "format"), ("/api/chat", "format"), ("/api/create", "quantize")}
 
 
 def _documented_fields(method: str, path: str) -> list[str]:

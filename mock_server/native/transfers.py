@@ -166,8 +166,15 @@ def _from_files(mock: MockState, files: dict[str, Any]) -> InstalledModel:
     )
 
 
+#: The types `ggml.ParseFileType` takes (fs/ggml/type.go), and how it names the supported ones.
+_QUANTIZE_TYPES = ("F32", "F16", "Q8_0", "Q4_K_S", "Q4_K_M", "Q4_K", "BF16")
+_SUPPORTED_TYPES = "F32, F16, Q4_K_S, Q4_K_M, Q8_0"
+
+
 def _quantized(base: InstalledModel, quantize: str) -> Iterator[dict[str, Any]]:
     level = str(base.details.get("quantization_level", "")).upper()
+    if quantize.upper() not in _QUANTIZE_TYPES:
+        raise Failed(f"unsupported quantization type {quantize.upper()} - supported types are {_SUPPORTED_TYPES}")
     if level not in _QUANTIZABLE:
         raise Failed("quantization is only supported for F16, BF16 and F32 models")
     for completed in (0, base.size // 2, base.size):

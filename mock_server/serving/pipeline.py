@@ -41,6 +41,8 @@ from .responses import (
 DROP_CONNECTION = "ollama_mock.drop_connection"
 TRUNCATE_AT = "ollama_mock.truncate_at"
 access_log = logging.getLogger("ollama_contract_kit.mock")
+#: One access-log line: client, method, path (secrets masked), status, milliseconds.
+ACCESS_LINE = '%s "%s %s" %d %.1fms'
 
 
 def _methods_for(app: Flask, path: str) -> set[str]:
@@ -171,9 +173,7 @@ def _log(state: MockState, response: Response) -> None:
     state.requests.record(request.method, path, response.status_code, headers, body, state.clock.instant())
     if state.config.log_requests:
         shown = mask_secret(request.path, state.config.token) + ("?…" if request.query_string else "")
-        access_log.info(
-            '%s "%s %s" %d %.1fms', request.remote_addr, request.method, shown, response.status_code, elapsed_ms
-        )
+        access_log.info(ACCESS_LINE, request.remote_addr, request.method, shown, response.status_code, elapsed_ms)
 
 
 def _logged_body() -> bytes:

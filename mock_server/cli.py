@@ -221,7 +221,9 @@ def serve_parser() -> argparse.ArgumentParser:
         help="HTTP server: granian (default where processes can fork; fastest) or waitress",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
-    parser.add_argument("--check", action="store_true", help="validate the fixture file and exit")
+    parser.add_argument(
+        "--check", action="store_true", help="validate the fixture file and the faults as a start would, and exit"
+    )
     return parser
 
 
@@ -310,9 +312,6 @@ def serve(argv: Sequence[str]) -> int:
     except FixtureError as error:
         print(f"ollama-mock: --fixtures {error}", file=sys.stderr)
         return 2
-    if arguments.check:
-        print(f"ollama-mock: {arguments.fixtures or 'the embedded world'} is a valid world", file=sys.stderr)
-        return 0
     config = MockConfig(
         world=world,
         base_path=arguments.base_path,
@@ -330,17 +329,21 @@ def serve(argv: Sequence[str]) -> int:
         faults=tuple(arguments.fault),
         log_requests=not arguments.quiet,
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    server = arguments.server or default_server()
-    threads = arguments.threads or (GRANIAN_THREADS if server == "granian" else DEFAULT_THREADS)
     try:
-        app = create_app(config)
+        app = create_app(config)  # --check builds it too: a fault the start refuses is refused here
     except FaultError as error:
         print(f"ollama-mock: --fault: {error}", file=sys.stderr)
         return 2
     except MachineError as error:
         print(f"ollama-mock: {error}", file=sys.stderr)
         return 2
+    if arguments.check:
+        faults = f", and {plural(len(config.faults), 'valid fault')}" if config.faults else ""
+        print(f"ollama-mock: {arguments.fixtures or 'the embedded world'} is a valid world{faults}", file=sys.stderr)
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    server = arguments.server or default_server()
+    threads = arguments.threads or (GRANIAN_THREADS if server == "granian" else DEFAULT_THREADS)
     try:
         port = reserve_port(arguments.host, arguments.port)
     except MockServerError as error:

@@ -189,6 +189,19 @@ def test_check_accepts_a_good_fixture() -> None:
     assert result.returncode == 0 and "valid world" in result.stderr
 
 
+def test_check_refuses_a_fault_exactly_as_the_start_does() -> None:
+    fault = ["--fault", "GET /api/nope=status:503"]
+    checked = subprocess.run([*MOCK, *fault, "--check"], capture_output=True, text=True, timeout=20)
+    started = subprocess.run([*MOCK, *fault, "--port", "0"], capture_output=True, text=True, timeout=20)
+    assert checked.returncode == started.returncode == 2
+    assert checked.stderr == started.stderr
+    assert checked.stderr.startswith("ollama-mock: --fault: no route 'GET /api/nope'")
+    good = subprocess.run(
+        [*MOCK, "--fault", "GET /api/ps=status:503", "--check"], capture_output=True, text=True, timeout=20
+    )
+    assert good.returncode == 0 and good.stderr.strip().endswith("a valid world, and 1 valid fault")
+
+
 def test_record_snapshots_a_server_into_a_fixture_the_mock_accepts(ollama_mock: MockOllama, tmp_path: Path) -> None:
     ollama_mock.load("smollm2:360m", keep_alive=120)
     out = tmp_path / "snapshot.yaml"

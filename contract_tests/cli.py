@@ -18,6 +18,7 @@ from ollama_contract_kit.commandline.headers import parse_headers
 from ollama_contract_kit.openapi import spec_path
 
 from .defaults import LIVE_REQUESTS_PER_SECOND, TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS, VERIFY_MAX_EXAMPLES
+from .location import LocationError, server_location
 
 if TYPE_CHECKING:
     from .report import Verification
@@ -47,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    verify.add_argument("--url", required=True, help="the server, may include a path prefix (https://host/ollama)")
+    verify.add_argument(
+        "--url",
+        help="the server, may include a path prefix (https://host/ollama); default $OLLAMA_HOST (or $OLLAMA_URL)",
+    )
     verify.add_argument(
         "--headers",
         help="extra headers: JSON, a .json file, or quoted pseudo-JSON (default $OLLAMA_HEADERS; values never shown)",
@@ -78,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=seconds(allow_zero=False),
         default=TIMEOUT_SECONDS,
         help=f"seconds to wait for each answer (default {TIMEOUT_SECONDS:g})",
+    )
+    verify.add_argument(
+        "--wait",
+        type=seconds(allow_zero=True),
+        default=0.0,
+        metavar="SECONDS",
+        help="give a server that does not answer yet (one starting in the background) this long (default 0)",
     )
     proxy = commands.add_parser(
         "proxy",
@@ -123,11 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "spec":
         print(spec_path("control" if arguments.control else "openai" if arguments.openai else "ollama"))
         return 0
-    option = "--url" if arguments.command == "verify" else "--upstream"
     try:
-        url = base_url(arguments.url if arguments.command == "verify" else arguments.upstream)
-    except InvalidURL as error:
-        parser.exit(2, f"ollama-contract: {option}: {error}\n")
+        url = _server_url(arguments)
+    except (InvalidURL, LocationError) as error:
+        parser.exit(2, f"ollama-contract: {error}\n")
+    if url is None:
+        parser.exit(2, "ollama-contract: verify: which server? give --url URL, or set OLLAMA_HOST\n")
     try:
         if arguments.headers is not None:
             headers = parse_headers(arguments.headers, "--headers")
@@ -139,12 +151,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = check_writable(path) if path is not None else None
         if problem is not None:
             parser.exit(2, f"ollama-contract: {option}: {problem}\n")
-    # Hypothesis caches data under ./.hypothesis by default: keep the user's folder clean.
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ollama-contract-kit" / "hypothesis"
-    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache))
     if arguments.command == "proxy":
         return _proxy(arguments, url, headers)
     return run_command("ollama-contract", lambda: _verify(arguments, url, headers))
+
+
+def _server_url(arguments: argparse.Namespace) -> str | None:
+    """`--upstream` for the proxy; for verify `--url`, else `OLLAMA_HOST` (or `OLLAMA_URL`)."""
+    if arguments.command == "proxy":
+        try:
+            return base_url(arguments.upstream)
+        except InvalidURL as error:
+            raise InvalidURL(f"--upstream: {error}") from None
+    location = server_location(arguments.url, "--url", os.environ)
+    return location.url if location is not None else None
 
 
 def _proxy(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> int:
@@ -190,8 +210,14 @@ def _proxy(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> 
 
 
 def _verify(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> int:
+    from hypothesis.configuration import set_hypothesis_home_dir
+
     from .progress import ConsoleProgress
-    from .verify import Unreachable, verify
+    from .runner import Unreachable, verify
+
+    # Hypothesis keeps a cache in ./.hypothesis by default: this command leaves the user's folder clean.
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ollama-contract-kit" / "hypothesis"
+    set_hypothesis_home_dir(cache)
 
     progress = ConsoleProgress()
     started = time.monotonic()
@@ -204,6 +230,7 @@ def _verify(arguments: argparse.Namespace, url: str, headers: dict[str, str]) ->
             grace_seconds=arguments.grace,
             timeout=arguments.timeout,
             max_rate=arguments.max_rate,
+            wait=arguments.wait,
             progress=progress,
         )
     except Unreachable as error:

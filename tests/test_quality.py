@@ -47,10 +47,11 @@ def test_mypy_strict_passes(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_importing_the_pytest_plugin_or_the_client_headers_stays_light() -> None:
-    # The plugin loads in every project that installs the kit; the mock imports commandline.headers.
+def test_importing_the_pytest_plugins_or_the_client_headers_stays_light() -> None:
+    # The plugins load in every project that installs the kit; the mock imports commandline.headers.
     code = (
         "import sys, ollama_contract_kit.mock_server.pytest_plugin, ollama_contract_kit.commandline.headers;"
+        "import ollama_contract_kit.contract_tests.fixtures, ollama_contract_kit.contract_tests.plugin;"
         "heavy = {'flask', 'requests', 'schemathesis', 'jsonschema'} & set(sys.modules); assert not heavy, heavy"
     )
     result = _run(sys.executable, "-c", code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -14,8 +15,24 @@ from ollama_contract_kit.mock_server import MockOllama
 CONTRACT = [sys.executable, "-m", "ollama_contract_kit.contract_tests.cli"]
 
 
-def _run(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CONTRACT, *arguments], capture_output=True, text=True, timeout=180, cwd=cwd)
+def _run(
+    *arguments: str, cwd: Path | None = None, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    without_server = {key: value for key, value in os.environ.items() if key not in ("OLLAMA_HOST", "OLLAMA_URL")}
+    return subprocess.run(
+        [*CONTRACT, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=cwd,
+        env={**without_server, **(environment or {})},
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_conforming_mock_exits_0_with_reports(ollama_mock: MockOllama, tmp_path: Path) -> None:
@@ -57,10 +74,37 @@ def test_read_only_skips_the_lifecycle(ollama_mock: MockOllama) -> None:
     ]
 
 
+def test_ollama_host_names_the_server_when_url_is_not_given(ollama_mock: MockOllama) -> None:
+    host = ollama_mock.url.removeprefix("http://")
+    result = _run("verify", "--read-only", "--max-rate", "1000", environment={"OLLAMA_HOST": host})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith(f"ollama-contract verify {ollama_mock.url} ")
+    refused = _run("verify", environment={"OLLAMA_HOST": "http://[::1"})
+    assert refused.returncode == 2 and refused.stderr.startswith("ollama-contract: OLLAMA_HOST: malformed URL")
+
+
+def test_wait_gives_a_starting_server_time_to_answer() -> None:
+    with socket.socket() as early:  # the port answers nothing useful until verify has asked once
+        early.bind(("127.0.0.1", 0))
+        early.listen()
+        port = int(early.getsockname()[1])
+        arguments = ["--wait", "60", "--read-only", "--max-examples", "1", "--max-rate", "1000"]
+        process = subprocess.Popen(
+            [*CONTRACT, "verify", "--url", f"http://127.0.0.1:{port}", *arguments],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        early.settimeout(60)
+        early.accept()[0].close()  # verify asked, and the connection closed without an answer
+    with process, MockOllama(port=port, log_requests=False):
+        output, errors = process.communicate(timeout=120)
+    assert process.returncode == 0, output + errors
+    assert output.strip().splitlines()[-1].startswith("CONFORMS")
+
+
 def test_unreachable_exits_3_naming_the_url() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     result = _run("verify", "--url", f"127.0.0.1:{port}")
     assert result.returncode == 3
     expected = f"cannot reach http://127.0.0.1:{port}/api/version: connection refused (is the server running?)"
@@ -96,7 +140,7 @@ def test_secrets_never_appear_in_reports(tmp_path: Path) -> None:
 
 def test_usage_errors_exit_2() -> None:
     for arguments, mentions in [
-        (["verify"], "--url"),
+        (["verify"], "give --url URL, or set OLLAMA_HOST"),
         (["verify", "--url", "x", "--max-examples", "0"], "--max-examples"),
         (["verify", "--url", "x", "--headers", "{bad"], "--headers"),
         ([], "choose a command"),

@@ -192,9 +192,14 @@ def test_a_live_server_gets_only_reads_and_the_lifecycle_probes(ollama_mock: Moc
     sent = ollama_mock.requests
     assert 0 < len(sent) < 1000, "the whole run is in the request log"
     forbidden = ("/api/pull", "/api/push", "/api/create", "/api/copy", "/api/delete", "/api/blobs", "/api/embed",
-                 "/api/chat", "/api/show", "/v1/")  # fmt: skip
+                 "/api/chat", "/api/show", "/v1/", "/_mock/")  # fmt: skip
     assert not [entry for entry in sent if entry["path"].startswith(forbidden)]
     generating = [json.loads(entry["body"]) for entry in sent if entry["path"] == "/api/generate"]
-    assert generating and all(not body.get("prompt") for body in generating), "nothing is ever generated"
+    assert generating, "the lifecycle probe loads and unloads"
+    assert all(set(body) <= {"model", "keep_alive"} for body in generating), (
+        "only loads and unloads: nothing is generated"
+    )
+    acted_on = [entry for entry in sent if entry["method"] not in ("GET", "HEAD") and entry["path"] != "/api/generate"]
+    assert all(entry["status"] in (404, 405) for entry in acted_on), "other methods only ever meet the router's refusal"
     changing = {entry["method"] for entry in sent if entry["status"] < 400 and entry["path"] != "/api/generate"}
     assert changing <= {"GET", "HEAD"}, changing

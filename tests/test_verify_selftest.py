@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ollama_contract_kit.contract_tests.report import Verification, render_text
-from ollama_contract_kit.contract_tests.verify import verify
+from ollama_contract_kit.contract_tests.runner import verify
 
 from .servers import BROKEN, VALID, Server
 

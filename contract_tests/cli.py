@@ -119,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     which = spec.add_mutually_exclusive_group()
     which.add_argument("--control", action="store_true", help="the mock's control API instead of Ollama's API")
     which.add_argument("--openai", action="store_true", help="Ollama's OpenAI-compatible layer (/v1)")
+    which.add_argument(
+        "--schemathesis-config",
+        action="store_true",
+        help="the schemathesis.toml that tells Schemathesis what Ollama answers (for `schemathesis --config-file`)",
+    )
     return parser
 
 
@@ -132,7 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "or spec (print the contract's path)"
         )
     if arguments.command == "spec":
-        print(spec_path("control" if arguments.control else "openai" if arguments.openai else "ollama"))
+        if arguments.schemathesis_config:
+            print(Path(__file__).with_name("schemathesis.toml"))
+        else:
+            print(spec_path("control" if arguments.control else "openai" if arguments.openai else "ollama"))
         return 0
     try:
         url = _server_url(arguments)

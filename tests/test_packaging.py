@@ -62,6 +62,11 @@ def test_wheel_ships_the_spec_and_finds_it_at_run_time(installed: Path) -> None:
     result = subprocess.run([str(installed / "bin" / "python"), "-c", code], capture_output=True, text=True, cwd="/")
     assert result.returncode == 0, result.stderr
     assert "site-packages/ollama_contract_kit/openapi/ollama.yaml" in result.stdout
+    config = subprocess.run(
+        [str(installed / "bin" / "ollama-contract"), "spec", "--schemathesis-config"], capture_output=True, text=True
+    )
+    shipped = Path(config.stdout.strip())
+    assert "site-packages" in str(shipped) and "ollama_contract_kit.contract_tests.checks" in shipped.read_text()
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from ollama_contract_kit.openapi.releases import has, route_change
 
 from ..control import CONTROL_PREFIX
 from ..state import MockState
+from .broken import closes_by_header
 from .faults import FAULT_HEADER, FaultError, FaultKind, parse_fault_header, status_error_text
 from .http_rules import (
     add_cors_headers,
@@ -164,6 +165,8 @@ def _spoil(response: Response, kind: FaultKind) -> None:
         request.environ[TRUNCATE_AT] = len(body) // 2
     elif kind is FaultKind.DROP:
         request.environ[DROP_CONNECTION] = True
+    if kind in (FaultKind.TRUNCATE, FaultKind.DROP) and closes_by_header(request.environ):
+        response.headers["Connection"] = "close"
 
 
 def _log(state: MockState, response: Response) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 #: What GitHub Actions sets; Hypothesis then loads its ``ci`` profile (derandomized, no example database).

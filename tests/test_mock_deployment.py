@@ -19,6 +19,8 @@ import yaml
 from ollama_contract_kit.mock_server import MockOllama
 from ollama_contract_kit.mock_server.world.fixtures import read_fixture_file
 
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
+
 MOCK = [sys.executable, "-m", "ollama_contract_kit.mock_server.cli"]
 
 

@@ -18,6 +18,8 @@ from ollama_contract_kit.contract_tests.captures import parse_answer
 
 from .served import SERVERS, Served, serve_mock
 
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
+
 TOKEN = "tok-Zq81-very-secret"
 LIMIT = 1024 * 1024
 AUTH = f"Authorization: Bearer {TOKEN}\r\n"

@@ -9,6 +9,8 @@ import pytest
 
 from .served import SERVERS, serve_mock
 
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
+
 FOREIGN = ["evil_rebind.com:11434", "evil.com:99999", "127.0.0.1@evil.com", "evil com", "a" * 64 + ".com", "a..b",
            "[::1]evil.com", "evil.com", "8.8.8.8:11434"]  # fmt: skip
 LOCAL = ["localhost:11434", "127.0.0.1:11434", "[::1]:11434", "10.1.2.3", "0.0.0.0", "box.local", "app.localhost"]

@@ -23,6 +23,8 @@ from ollama_contract_kit.mock_server import MockOllama
 
 from .servers import BROKEN, VALID, Server
 
+pytestmark = pytest.mark.slow  # subprocesses: `make check` leaves them out
+
 PROXY = [sys.executable, "-m", "ollama_contract_kit.contract_tests.cli", "proxy"]
 #: Broken servers whose fault an app's ordinary traffic (below) shows, and the rule that catches each.
 SHOWN_BY_TRAFFIC = {

@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO
+
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
 
 #: The kit's packages, each a top-level folder of the repository installed as `ollama_contract_kit.<folder>`.
 PACKAGES = ("openapi", "commandline", "client", "mock_server", "contract_tests")

@@ -19,6 +19,8 @@ from ollama_contract_kit.openapi import spec_path
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10

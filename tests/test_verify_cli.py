@@ -10,9 +10,15 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+import pytest
+
 from ollama_contract_kit.mock_server import MockOllama
 
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
+
 CONTRACT = [sys.executable, "-m", "ollama_contract_kit.contract_tests.cli"]
+#: A mock need not be spared: no pacing (test_verify_run checks --max-rate itself).
+FAST = ["--max-rate", "1000"]
 
 
 def _run(
@@ -39,7 +45,8 @@ def test_conforming_mock_exits_0_with_reports(ollama_mock: MockOllama, tmp_path:
     junit, report = tmp_path / "junit.xml", tmp_path / "report.json"
     workdir = tmp_path / "cwd"
     workdir.mkdir()
-    result = _run("verify", "--url", ollama_mock.url, "--junit-xml", str(junit), "--json", str(report), cwd=workdir)
+    reports = ["--junit-xml", str(junit), "--json", str(report)]
+    result = _run("verify", "--url", ollama_mock.url, *FAST, *reports, cwd=workdir)
     assert list(workdir.iterdir()) == [], "nothing is left in the working folder"
     assert result.returncode == 0, result.stdout + result.stderr
     assert "CONFORMS" in result.stdout and "PASS" in result.stdout
@@ -55,7 +62,7 @@ def test_conforming_mock_exits_0_with_reports(ollama_mock: MockOllama, tmp_path:
 def test_violation_exits_1_and_shows_evidence(ollama_mock: MockOllama, tmp_path: Path) -> None:
     ollama_mock.add_fault("GET /api/ps", "status", 500)
     junit = tmp_path / "junit.xml"
-    result = _run("verify", "--url", ollama_mock.url, "--read-only", "--junit-xml", str(junit))
+    result = _run("verify", "--url", ollama_mock.url, *FAST, "--read-only", "--junit-xml", str(junit))
     assert result.returncode == 1
     assert "DOES NOT CONFORM" in result.stdout
     assert "answered 500" in result.stdout
@@ -64,7 +71,7 @@ def test_violation_exits_1_and_shows_evidence(ollama_mock: MockOllama, tmp_path:
 
 
 def test_read_only_skips_the_lifecycle(ollama_mock: MockOllama) -> None:
-    result = _run("verify", "--url", ollama_mock.url, "--read-only")
+    result = _run("verify", "--url", ollama_mock.url, *FAST, "--read-only")
     assert result.returncode == 0
     assert "SKIP  Load (no prompt)" in result.stdout and "--read-only" in result.stdout
     assert not [
@@ -76,7 +83,7 @@ def test_read_only_skips_the_lifecycle(ollama_mock: MockOllama) -> None:
 
 def test_ollama_host_names_the_server_when_url_is_not_given(ollama_mock: MockOllama) -> None:
     host = ollama_mock.url.removeprefix("http://")
-    result = _run("verify", "--read-only", "--max-rate", "1000", environment={"OLLAMA_HOST": host})
+    result = _run("verify", "--read-only", *FAST, environment={"OLLAMA_HOST": host})
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith(f"ollama-contract verify {ollama_mock.url} ")
     refused = _run("verify", environment={"OLLAMA_HOST": "http://[::1"})
@@ -88,7 +95,7 @@ def test_wait_gives_a_starting_server_time_to_answer() -> None:
         early.bind(("127.0.0.1", 0))
         early.listen()
         port = int(early.getsockname()[1])
-        arguments = ["--wait", "60", "--read-only", "--max-examples", "1", "--max-rate", "1000"]
+        arguments = ["--wait", "60", "--read-only", "--max-examples", "1", *FAST]
         process = subprocess.Popen(
             [*CONTRACT, "verify", "--url", f"http://127.0.0.1:{port}", *arguments],
             stdout=subprocess.PIPE,
@@ -126,6 +133,7 @@ def test_secrets_never_appear_in_reports(tmp_path: Path) -> None:
             "verify",
             "--url",
             mock.url,
+            *FAST,
             "--headers",
             '{"Authorization": "Bearer tok-abc-123"}',
             "--json",

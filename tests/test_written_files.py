@@ -9,8 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ollama_contract_kit.commandline.files import write_text_atomically
 from ollama_contract_kit.mock_server import MockOllama
+
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
 
 CONTRACT = [sys.executable, "-m", "ollama_contract_kit.contract_tests.cli"]
 MOCK = [sys.executable, "-m", "ollama_contract_kit.mock_server.cli"]

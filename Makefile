@@ -18,11 +18,13 @@ mock: $(STAMP) ## serve the mock on 127.0.0.1:11434 (pass options with ARGS="--p
 # One worker per core; tests that must share one process (the verify self-test's score) form a group.
 XDIST := -n auto --dist loadgroup
 
+# The kit's own tests check the in-process mock unless ARGS says otherwise (--ollama-url): a shell's
+# OLLAMA_HOST (often 0.0.0.0, set for `ollama serve`) is not a request to check that server.
 test: $(STAMP) ## the whole test suite, lint and type checks included
-	$(BIN)/python -m pytest $(XDIST) $(ARGS)
+	env -u OLLAMA_HOST -u OLLAMA_URL $(BIN)/python -m pytest $(XDIST) $(ARGS)
 
 check: $(STAMP) lint ## the fast inner loop: ruff, mypy and the tests not marked slow (well under a minute)
-	$(BIN)/python -m pytest $(XDIST) -q -m 'not slow and not clients and not heavy' $(ARGS)
+	env -u OLLAMA_HOST -u OLLAMA_URL $(BIN)/python -m pytest $(XDIST) -q -m 'not slow and not clients and not heavy' $(ARGS)
 
 lint: $(STAMP) typecheck
 	$(BIN)/ruff check .

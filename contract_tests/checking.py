@@ -50,18 +50,22 @@ class ContractRun:
     def probe(self) -> ProbeModel:
         """The loaded probe model; CheckSkipped (read-only, nothing loadable) or the load's failure otherwise."""
         if self._probe is None and self._not_loaded is None:
-            try:
-                if self.target.read_only:
-                    raise CheckSkipped("--read-only: the load/unload checks change server state")
-                self._probe = load_probe_model(self.target)
-            except LifecycleUnavailable as reason:
-                self._not_loaded = CheckSkipped(str(reason))
-            except (CheckSkipped, AssertionError) as reason:
-                self._not_loaded = reason
-        if self._probe is None:
-            assert self._not_loaded is not None
+            self._not_loaded = self._load()
+        if self._not_loaded is not None:
             raise self._not_loaded
+        assert self._probe is not None
         return self._probe
+
+    def _load(self) -> BaseException | None:
+        if self.target.read_only:
+            return CheckSkipped("--read-only: the load/unload checks change server state")
+        try:
+            self._probe = load_probe_model(self.target)
+        except LifecycleUnavailable as reason:
+            return CheckSkipped(str(reason))
+        except AssertionError as failure:  # the server could not be asked: every lifecycle check fails with it
+            return failure
+        return None
 
     def finish(self) -> None:
         """Leave the server as it was found: the probe model unloaded, models it evicted running again."""

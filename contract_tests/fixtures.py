@@ -37,27 +37,29 @@ def contract_target(request: pytest.FixtureRequest) -> ContractTarget:
         headers = parse_headers(given_headers if given_headers is not None else os.environ.get(source), source)
     except (LocationError, InvalidHeaders) as error:
         pytest.fail(f"the contract suite: {error}", pytrace=False)
-    settings = {
-        "read_only": bool(config.getoption("--ollama-read-only", default=False)),
-        "grace_seconds": float(config.getoption("--ollama-grace", default=UNLOAD_GRACE_SECONDS)),
-        "max_examples": int(config.getoption("--contract-max-examples", default=SUITE_MAX_EXAMPLES)),
-    }
+    read_only = bool(config.getoption("--ollama-read-only", default=False))
+    grace_seconds = float(config.getoption("--ollama-grace", default=UNLOAD_GRACE_SECONDS))
+    max_examples = int(config.getoption("--contract-max-examples", default=SUITE_MAX_EXAMPLES))
     if location is not None:
         return ContractTarget(
             description=location.url,
             base_url=location.url,
             headers=headers,
             live=True,
+            read_only=read_only,
+            grace_seconds=grace_seconds,
+            max_examples=max_examples,
             max_rate=float(config.getoption("--ollama-max-rate", default=LIVE_REQUESTS_PER_SECOND)),
             timeout=float(config.getoption("--ollama-timeout", default=TIMEOUT_SECONDS)),
-            **settings,  # type: ignore[arg-type]
         )
     from ollama_contract_kit.mock_server import MockConfig, create_app
 
     return ContractTarget(
         description="the in-process mock",
         app=create_app(MockConfig(log_requests=False)),
-        **settings,  # type: ignore[arg-type]
+        read_only=read_only,
+        grace_seconds=grace_seconds,
+        max_examples=max_examples,
     )
 
 

@@ -7,6 +7,8 @@ import time
 from collections.abc import Mapping
 from typing import Protocol
 
+from schemathesis.core.failures import FailureGroup
+
 from ollama_contract_kit.client import HTTPStatusError, OllamaClient, OllamaClientError, ServerUnreachable
 from ollama_contract_kit.commandline.headers import mask_text
 
@@ -102,10 +104,10 @@ def wait_for_answer(url: str, headers: Mapping[str, str], timeout: float, wait: 
 def evidence(error: BaseException) -> str:
     """What a failed check says: Schemathesis's failures with their curl line, or the assertion's message."""
     inner = getattr(error, "exceptions", None)
-    if type(error).__name__ not in ("FailureGroup", "_ReportedFailureGroup") and isinstance(inner, (list, tuple)):
+    if not isinstance(error, FailureGroup) and isinstance(inner, (list, tuple)):
         return "\n".join(evidence(exception) for exception in inner)  # Hypothesis found several failures
     text = re.sub(r"\s*\(\d+ sub-exceptions?\)\s*$", "", str(error))
-    if not isinstance(error, AssertionError) and type(error).__name__ not in ("FailureGroup", "_ReportedFailureGroup"):
+    if not isinstance(error, (AssertionError, FailureGroup)):
         text = f"{type(error).__name__}: {text}"  # not a verdict on the server: say what went wrong
     return text.strip()
 
@@ -158,7 +160,7 @@ def verify(
     KeyboardInterrupt (SIGINT, or SIGTERM turned into one) stops the checks; the server is restored
     as the lifecycle checks promise, and the Verification says `interrupted`.
     """
-    from .registry import CHECKS
+    from .registry import CHECKS  # builds the Schemathesis schemas: not before the server answered
 
     headers = dict(headers or {})
     started = time.monotonic()

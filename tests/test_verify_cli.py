@@ -175,3 +175,29 @@ def test_a_route_that_hangs_fails_with_its_reason(ollama_mock: MockOllama) -> No
     assert not verification.conforms
     evidence = "\n".join(result.evidence for result in verification.failed)
     assert f"GET {ollama_mock.url}/api/ps: no answer within 1 s" in evidence
+
+
+def test_verify_in_process_leaves_the_environment_and_the_output_alone(
+    ollama_mock: MockOllama, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ollama_contract_kit.contract_tests import verify
+
+    environment, stdout, stderr = dict(os.environ), sys.stdout, sys.stderr
+    seen_during: list[bool] = []
+
+    class Watcher:
+        """Looks at the process while each check runs."""
+
+        def started(self, url: str, version: str | None) -> None:
+            pass
+
+        def check_started(self, title: str) -> None:
+            seen_during.append(dict(os.environ) == environment and sys.stdout is stdout and sys.stderr is stderr)
+
+        def check_finished(self, result: object) -> None:
+            pass
+
+    verification = verify(ollama_mock.url, max_examples=1, max_rate=1000, progress=Watcher())  # type: ignore[arg-type]
+    assert verification.conforms and len(seen_during) >= 19 and all(seen_during)
+    assert dict(os.environ) == environment and sys.stdout is stdout and sys.stderr is stderr
+    assert capsys.readouterr() == ("", ""), "a library call prints nothing (Hypothesis's report included)"

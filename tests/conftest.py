@@ -54,3 +54,13 @@ def slug(text: str) -> str:
 
 
 pytest_plugins = ["ollama_contract_kit.contract_tests.plugin"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test run on `ollama-mock` served by each real server starts a process per server: `make check` skips it."""
+    from .served import SERVERS
+
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("server") in SERVERS:
+            item.add_marker(pytest.mark.slow)

@@ -35,7 +35,7 @@ def test_readme_setup_runs_the_suite_against_the_mock(tmp_path: Path, environmen
     (tmp_path / "tests" / "test_ollama_contract.py").write_text(
         _readme_block("# tests/test_ollama_contract.py"), encoding="utf-8"
     )
-    result = _pytest(tmp_path, environment, "--contract-max-examples", "5")
+    result = _pytest(tmp_path, environment, "--contract-max-examples", "2")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     summary = result.stdout.strip().splitlines()[-1]
     assert re.search(r"\b(1[5-9]|[2-9]\d) passed\b", summary) and "error" not in summary, summary

@@ -1,6 +1,6 @@
 """The Schemathesis configuration the kit ships: one truth, and raw `schemathesis run` passes against the mock.
 
-`make test` runs the raw commands with a few examples per operation; `make fuzz` runs them as the
+`make test` runs the raw commands with 5 examples per operation; `make fuzz` runs them as the
 README writes them (Schemathesis's default, 100 examples) with OLLAMA_RAW_EXAMPLES=readme.
 """
 
@@ -28,8 +28,8 @@ else:  # pragma: no cover - Python 3.10
 
 SCHEMATHESIS = [sys.executable, "-m", "schemathesis.cli"]
 CONTRACT = [sys.executable, "-m", "ollama_contract_kit.contract_tests.cli"]
-#: `readme`: the README's command as written (100 examples per operation); else this many (`make test`: 8).
-EXAMPLES = os.environ.get("OLLAMA_RAW_EXAMPLES", "8")
+#: `readme`: the README's command as written (100 examples per operation); else this many (`make test`: 5).
+EXAMPLES = os.environ.get("OLLAMA_RAW_EXAMPLES", "5")
 
 
 def _shipped_config() -> Path:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from input_costs import measure_input_costs, print_costs
 from proxies import measure_proxies, print_proxies
+from scheduler_costs import INSTANT, measure_scheduler, print_scheduler_cost, scheduler_world
 from worlds import running_world
 
 HERE = Path(__file__).resolve().parent
@@ -248,6 +249,14 @@ def main() -> int:
             )
         )
         port = free_port()
+        installed = Path(folder) / "installed.json"
+        installed.write_text(json.dumps(scheduler_world()))
+        process, _, _ = start([*mock_command(port, installed, "granian"), *INSTANT], f"http://127.0.0.1:{port}/api/ps")
+        try:
+            scheduling = measure_scheduler(f"http://127.0.0.1:{port}")
+        finally:
+            stop(process)
+        port = free_port()
         process, _, _ = start(mock_command(port, one, "granian"), f"http://127.0.0.1:{port}/api/ps")
         try:
             costs = measure_input_costs(f"http://127.0.0.1:{port}")
@@ -304,6 +313,8 @@ def main() -> int:
         f"{arguments.seconds} s per run; start-up: median and worst of {arguments.starts} starts"
     )
     print_proxies(proxied)
+    print("\nthe scheduler (granian, instant loads):")
+    print_scheduler_cost(scheduling)
     print("\nhostile and huge input (granian; median and worst of 3):")
     print_costs(costs)
     if arguments.json:

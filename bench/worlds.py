@@ -21,10 +21,15 @@ def running_world(models: int) -> dict[str, Any]:
         {
             "name": "mistral:7b" if index == 0 else f"model{index}:7b",
             "size": 4113301824,
-            "digest": DIGEST,
+            "digest": DIGEST if index == 0 else f"{index:064x}",  # models of their own weights: a runner each
             "details": DETAILS,
             "loaded": {"size": 5560649728, "size_vram": 5560649728, "context_length": 4096},
         }
         for index in range(models)
     ]
     return {"models": installed, "running": [{"model": model["name"], "keep_alive": -1} for model in installed]}
+
+
+def installed_world(models: int) -> dict[str, Any]:
+    """`models` installed models of their own weights, none running, on a CPU-only server (3 loaded at most)."""
+    return {"models": running_world(models)["models"], "machine": {"gpus": []}}

@@ -20,6 +20,7 @@ from ollama_contract_kit.commandline.headers import parse_headers
 from ollama_contract_kit.openapi import spec_path
 
 from .defaults import LIVE_REQUESTS_PER_SECOND, TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS, VERIFY_MAX_EXAMPLES
+from .location import LocationError, server_location
 
 if TYPE_CHECKING:
     from .proxy import ProxySettings
@@ -52,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    verify.add_argument("--url", required=True, help="the server, may include a path prefix (https://host/ollama)")
+    verify.add_argument(
+        "--url",
+        help="the server, may include a path prefix (https://host/ollama); default $OLLAMA_HOST (or $OLLAMA_URL)",
+    )
     verify.add_argument(
         "--headers",
         help="extra headers: JSON, a .json file, or quoted pseudo-JSON (default $OLLAMA_HEADERS; values never shown)",
@@ -83,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=seconds(allow_zero=False),
         default=TIMEOUT_SECONDS,
         help=f"seconds to wait for each answer (default {TIMEOUT_SECONDS:g})",
+    )
+    verify.add_argument(
+        "--wait",
+        type=seconds(allow_zero=True),
+        default=0.0,
+        metavar="SECONDS",
+        help="give a server that does not answer yet (one starting in the background) this long (default 0)",
     )
     proxy = commands.add_parser(
         "proxy",
@@ -122,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     which = spec.add_mutually_exclusive_group()
     which.add_argument("--control", action="store_true", help="the mock's control API instead of Ollama's API")
     which.add_argument("--openai", action="store_true", help="Ollama's OpenAI-compatible layer (/v1)")
+    which.add_argument(
+        "--schemathesis-config",
+        action="store_true",
+        help="the schemathesis.toml that tells Schemathesis what Ollama answers (for `schemathesis --config-file`)",
+    )
     return parser
 
 
@@ -135,13 +151,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "or spec (print the contract's path)"
         )
     if arguments.command == "spec":
-        print(spec_path("control" if arguments.control else "openai" if arguments.openai else "ollama"))
+        if arguments.schemathesis_config:
+            print(Path(__file__).with_name("schemathesis.toml"))
+        else:
+            print(spec_path("control" if arguments.control else "openai" if arguments.openai else "ollama"))
         return 0
-    option = "--url" if arguments.command == "verify" else "--upstream"
     try:
-        url = base_url(arguments.url if arguments.command == "verify" else arguments.upstream)
-    except InvalidURL as error:
-        parser.exit(2, f"ollama-contract: {option}: {error}\n")
+        url = _server_url(arguments)
+    except (InvalidURL, LocationError) as error:
+        parser.exit(2, f"ollama-contract: {error}\n")
+    if url is None:
+        parser.exit(2, "ollama-contract: verify: which server? give --url URL, or set OLLAMA_HOST\n")
     try:
         if arguments.headers is not None:
             headers = parse_headers(arguments.headers, "--headers")
@@ -153,12 +173,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = check_writable(path) if path is not None else None
         if problem is not None:
             parser.exit(2, f"ollama-contract: {option}: {problem}\n")
-    # Hypothesis caches data under ./.hypothesis by default: keep the user's folder clean.
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ollama-contract-kit" / "hypothesis"
-    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache))
     if arguments.command == "proxy":
         return _proxy(arguments, url, headers)
     return run_command("ollama-contract", lambda: _verify(arguments, url, headers))
+
+
+def _server_url(arguments: argparse.Namespace) -> str | None:
+    """`--upstream` for the proxy; for verify `--url`, else `OLLAMA_HOST` (or `OLLAMA_URL`)."""
+    if arguments.command == "proxy":
+        try:
+            return base_url(arguments.upstream)
+        except InvalidURL as error:
+            raise InvalidURL(f"--upstream: {error}") from None
+    location = server_location(arguments.url, "--url", os.environ)
+    return location.url if location is not None else None
 
 
 def _proxy(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> int:
@@ -245,8 +273,14 @@ def _proxy_reports(
 
 
 def _verify(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> int:
+    from hypothesis.configuration import set_hypothesis_home_dir
+
     from .progress import ConsoleProgress
-    from .verify import Unreachable, verify
+    from .runner import Unreachable, verify
+
+    # Hypothesis keeps a cache in ./.hypothesis by default: this command leaves the user's folder clean.
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ollama-contract-kit" / "hypothesis"
+    set_hypothesis_home_dir(cache)
 
     progress = ConsoleProgress()
     started = time.monotonic()
@@ -259,6 +293,7 @@ def _verify(arguments: argparse.Namespace, url: str, headers: dict[str, str]) ->
             grace_seconds=arguments.grace,
             timeout=arguments.timeout,
             max_rate=arguments.max_rate,
+            wait=arguments.wait,
             progress=progress,
         )
     except Unreachable as error:

@@ -255,11 +255,9 @@ class TrafficJudge:
         nothing_asked = not request.get("prompt") and not request.get("messages")
         if exchange.path not in ("/api/generate", "/api/chat") or not nothing_asked or not answer:
             return []  # (an empty `answer`: too large to read before the app has it; a load's answer is small)
-        if not has(self.version, "load_unload_reasons"):
-            return []
         rule = "a load or unload answer says so (done_reason)"
         self._count(rule)
-        wanted = "unload" if keep_alive == 0 else "load"
+        wanted = "unload" if keep_alive == 0 and has(self.version, "unload_reason") else "load"
         if answer.get("done_reason") == wanted and answer.get("done") is True:
             return []
         evidence = f"expected done true and done_reason {wanted!r}, got {json.dumps(answer)[:200]}"

@@ -14,12 +14,12 @@ if TYPE_CHECKING:
     from .config import MockConfig
     from .server import MockOllama, MockServerError
     from .serving.faults import Fault, FaultError, FaultKind
-    from .world.clock import Clock
+    from .simulation.clock import Clock
     from .world.fixtures import FixtureError, WorldDocument, read_fixture_file
     from .world.world import World
 
 _WHERE = {
-    "Clock": "world.clock",
+    "Clock": "simulation.clock",
     "Fault": "serving.faults",
     "FaultError": "serving.faults",
     "FaultKind": "serving.faults",

@@ -20,9 +20,11 @@ from ollama_contract_kit.openapi.releases import NEWEST, OLDEST
 
 from .app import create_app
 from .config import DEFAULT_MAX_BODY, MockConfig
-from .server import DEFAULT_THREADS, MockServerError
+from .server import DEFAULT_THREADS, IDLE_TIMEOUT, MockServerError
 from .serving.faults import Fault, FaultError, parse_fault_option
 from .serving.servers import GRANIAN_THREADS, SERVERS, default_server, reserve_port, serve_granian, serve_waitress
+from .simulation.machine import SETTINGS, MachineError
+from .simulation.pacing import Pace
 from .world.fixtures import FixtureError, read_fixture_file, version_problems
 
 EXIT_CODES = """exit codes:
@@ -127,8 +129,60 @@ def serve_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="seconds the download of a pull or push takes, for testing progress bars (default 0: instant)",
     )
-    parser.add_argument(
-        "--max-loaded", type=whole_number(1, 10_000), default=None, help="evict when more models than this are loaded"
+    settings = parser.add_argument_group(
+        "server settings",
+        "As Ollama reads them: the flag, else the environment variable of that name, else the fixture's "
+        "machine.environment, else Ollama's default.",
+    )
+    settings.add_argument(
+        "--max-loaded-models",
+        "--max-loaded",
+        dest="OLLAMA_MAX_LOADED_MODELS",
+        type=whole_number(0, 10_000),
+        metavar="N",
+        help="$OLLAMA_MAX_LOADED_MODELS: models loaded at once before the idle one goes (0: 3 per GPU)",
+    )
+    settings.add_argument(
+        "--num-parallel",
+        dest="OLLAMA_NUM_PARALLEL",
+        type=whole_number(1, 1024),
+        metavar="N",
+        help="$OLLAMA_NUM_PARALLEL: requests a runner serves at once (default 1)",
+    )
+    settings.add_argument(
+        "--max-queue",
+        dest="OLLAMA_MAX_QUEUE",
+        type=whole_number(0, 1_000_000),
+        metavar="N",
+        help="$OLLAMA_MAX_QUEUE: requests waiting for a load before 503 server busy (default 512)",
+    )
+    settings.add_argument(
+        "--context-length",
+        dest="OLLAMA_CONTEXT_LENGTH",
+        type=whole_number(0, 16_777_216),
+        metavar="N",
+        help="$OLLAMA_CONTEXT_LENGTH: the default context (0: by VRAM, 4096/32768/262144)",
+    )
+    settings.add_argument(
+        "--keep-alive",
+        dest="OLLAMA_KEEP_ALIVE",
+        metavar="DURATION",
+        help="$OLLAMA_KEEP_ALIVE: how long an idle model stays loaded, e.g. 5m, 1h, -1 (default 5m)",
+    )
+    pace = parser.add_argument_group("pace", "How fast the simulated machine works (real time while the clock runs).")
+    pace.add_argument(
+        "--tokens-per-second",
+        type=seconds(allow_zero=True),
+        default=Pace().tokens_per_second,
+        metavar="N",
+        help=f"tokens generated a second (default {Pace().tokens_per_second:g}; 0: as fast as possible)",
+    )
+    pace.add_argument(
+        "--load-speed",
+        type=seconds(allow_zero=True),
+        default=Pace().load_bytes_per_second / 1e9,
+        metavar="GB_PER_S",
+        help=f"gigabytes of a model loaded a second (default {Pace().load_bytes_per_second / 1e9:g}; 0: instant)",
     )
     parser.add_argument(
         "--max-body",
@@ -153,13 +207,23 @@ def serve_parser() -> argparse.ArgumentParser:
         f"{DEFAULT_THREADS} with waitress)",
     )
     parser.add_argument(
+        "--idle-timeout",
+        type=whole_number(1, 86_400),
+        default=IDLE_TIMEOUT,
+        metavar="S",
+        help=f"close a connection that sends nothing for S seconds: idle, or in a request head or body "
+        f"(default {IDLE_TIMEOUT})",
+    )
+    parser.add_argument(
         "--server",
         choices=SERVERS,
         default=None,
         help="HTTP server: granian (default where processes can fork; fastest) or waitress",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
-    parser.add_argument("--check", action="store_true", help="validate the fixture file and exit")
+    parser.add_argument(
+        "--check", action="store_true", help="validate the fixture file and the faults as a start would, and exit"
+    )
     return parser
 
 
@@ -167,13 +231,20 @@ def record_parser() -> argparse.ArgumentParser:
     """The command line of `ollama-mock record`."""
     parser = command_parser(
         "ollama-mock record",
-        "Snapshot a live server's /api/tags and /api/ps into a fixture file for --fixtures.",
+        "Snapshot a live server (version, models and their /api/show, running models) into a fixture file for"
+        " --fixtures.",
         RECORD_EXIT_CODES,
     )
     parser.add_argument("--url", help="the live server (default: $OLLAMA_HOST or 127.0.0.1:11434)")
     parser.add_argument("--headers", help="extra headers: JSON, a .json file, or quoted pseudo-JSON")
     parser.add_argument("--out", type=Path, required=True, help="the fixture file to write (.json, else YAML)")
     parser.add_argument("--timeout", type=seconds(allow_zero=True), default=10.0, help="seconds to wait (default 10)")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="record /api/show's full GGUF arrays (tokenizer tokens, scores, merges: megabytes for a real model);"
+        " without it, a verbose /api/show of the recorded world derives them",
+    )
     return parser
 
 
@@ -202,22 +273,35 @@ def record(argv: Sequence[str]) -> int:
             with OllamaClient(
                 arguments.url, headers=parse_headers(arguments.headers, "--headers"), timeout=arguments.timeout
             ) as client:
-                document = snapshot(client)
-            write_fixture(document, arguments.out)
+                recorded = snapshot(client, verbose=arguments.verbose)
+            write_fixture(recorded.document, arguments.out)
         except OllamaClientError as error:
             print(f"ollama-mock record: {error}", file=sys.stderr)
             return 2 if error.exit_code == 2 else 3
         except (FixtureError, InvalidHeaders, OSError) as error:
             print(f"ollama-mock record: {error}", file=sys.stderr)
             return 2
+        document = recorded.document
         print(
             f"ollama-mock record: wrote {plural(len(document['models']), 'model')} "
             f"({len(document['running'])} running) to {arguments.out}",
             file=sys.stderr,
         )
+        for name, how in recorded.estimated.items():
+            print(
+                f"ollama-mock record: {name} was not loaded; its loaded footprint is estimated {how}", file=sys.stderr
+            )
         return 0
 
     return run_command("ollama-mock record", run)
+
+
+def server_settings(arguments: argparse.Namespace) -> dict[str, str]:
+    """The `OLLAMA_*` settings of the command line, else of the environment (checked when the world is applied)."""
+    chosen = {name: os.environ[name] for name in SETTINGS if os.environ.get(name, "").strip()}
+    return chosen | {
+        name: str(getattr(arguments, name)) for name in SETTINGS if getattr(arguments, name, None) is not None
+    }
 
 
 def serve(argv: Sequence[str]) -> int:
@@ -228,9 +312,6 @@ def serve(argv: Sequence[str]) -> int:
     except FixtureError as error:
         print(f"ollama-mock: --fixtures {error}", file=sys.stderr)
         return 2
-    if arguments.check:
-        print(f"ollama-mock: {arguments.fixtures or 'the embedded world'} is a valid world", file=sys.stderr)
-        return 0
     config = MockConfig(
         world=world,
         base_path=arguments.base_path,
@@ -240,21 +321,29 @@ def serve(argv: Sequence[str]) -> int:
         bind_host=arguments.host,
         timezone=arguments.timezone,
         unload_delay=arguments.unload_delay,
-        max_loaded=arguments.max_loaded,
+        settings=server_settings(arguments),
+        pace=Pace(tokens_per_second=arguments.tokens_per_second, load_bytes_per_second=arguments.load_speed * 1e9),
         pull_seconds=arguments.pull_seconds,
         ollama_version=arguments.ollama_version,
         max_body=arguments.max_body,
         faults=tuple(arguments.fault),
         log_requests=not arguments.quiet,
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    server = arguments.server or default_server()
-    threads = arguments.threads or (GRANIAN_THREADS if server == "granian" else DEFAULT_THREADS)
     try:
-        app = create_app(config)
+        app = create_app(config)  # --check builds it too: a fault the start refuses is refused here
     except FaultError as error:
         print(f"ollama-mock: --fault: {error}", file=sys.stderr)
         return 2
+    except MachineError as error:
+        print(f"ollama-mock: {error}", file=sys.stderr)
+        return 2
+    if arguments.check:
+        faults = f", and {plural(len(config.faults), 'valid fault')}" if config.faults else ""
+        print(f"ollama-mock: {arguments.fixtures or 'the embedded world'} is a valid world{faults}", file=sys.stderr)
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    server = arguments.server or default_server()
+    threads = arguments.threads or (GRANIAN_THREADS if server == "granian" else DEFAULT_THREADS)
     try:
         port = reserve_port(arguments.host, arguments.port)
     except MockServerError as error:
@@ -265,17 +354,19 @@ def serve(argv: Sequence[str]) -> int:
     url = f"http://{host}:{port}{config.normalized_base_path()}"
     print(
         f"ollama-mock: serving Ollama {state.world.version} on {url} with {server} "
-        f"({plural(len(state.world.installed()), 'model')} installed, {len(state.world.listing().models)} running"
+        f"({plural(len(state.world.installed()), 'model')} installed, {len(state.scheduler.listing().models)} running"
         f"{'; control API at ' + url + '/_mock/' if config.control else ''}"
         f"{'; bearer token required' if config.token else ''})",
         file=sys.stderr,
         flush=True,
     )
     if state.not_started:
-        reason = f"--max-loaded {config.max_loaded}: evicted by later ones" if config.max_loaded else "expired"
+        cap = state.scheduler.machine.max_loaded(state.world.release)
+        reason = f"OLLAMA_MAX_LOADED_MODELS {cap}: evicted by later ones, or expired"
         print(f"ollama-mock: not running ({reason}): {', '.join(state.not_started)}", file=sys.stderr, flush=True)
     try:
-        (serve_granian if server == "granian" else serve_waitress)(app, arguments.host, port, threads)
+        run_server = serve_granian if server == "granian" else serve_waitress
+        run_server(app, arguments.host, port, threads, arguments.idle_timeout)
     except MockServerError as error:
         print(f"ollama-mock: {error}", file=sys.stderr)
         return 1

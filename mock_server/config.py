@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
+from typing import Any
 
 from .serving.faults import Fault
+from .simulation.pacing import Pace
 from .world.fixtures import WorldDocument
 
 #: Generous enough for a chat carrying several base64 camera images.
@@ -35,8 +38,12 @@ class MockConfig:
     timezone: tzinfo | None = None
     #: Seconds an unloaded or expired model stays listed (the real runner takes time to stop).
     unload_delay: float = 0.0
-    #: Evict the model expiring soonest when loading more than this many (None: no limit).
+    #: `OLLAMA_MAX_LOADED_MODELS` over the world's (None: the world's; 0: 3 per GPU, as Ollama).
     max_loaded: int | None = None
+    #: Server settings by their environment names (`{"OLLAMA_NUM_PARALLEL": 2}`) over the world's machine.
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    #: How fast loads and tokens go (real time while the clock runs).
+    pace: Pace = field(default_factory=Pace)
     #: Seconds the download of a pull (or a push's upload) takes, spread over its progress lines; 0 is instant.
     pull_seconds: float = 0.0
     #: Speak as this Ollama release (`0.1.40`): its `/api/version` and wire format; None keeps the world's.

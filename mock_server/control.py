@@ -8,12 +8,14 @@ from flask import Blueprint, Response, current_app, request
 
 from ollama_contract_kit.openapi import validator_for
 from ollama_contract_kit.openapi.durations import KeepAliveError, parse_keep_alive
-from ollama_contract_kit.openapi.timestamps import format_timestamp, parse_timestamp
+from ollama_contract_kit.openapi.timestamps import GoTime
 
+from .answers.replies import ReplyError, rule_from_json
 from .native.bodies import BodyError, decode_json
 from .native.wire import ps_entry
 from .serving.faults import FaultError, fault_from_json
 from .serving.responses import error_response, json_response
+from .simulation.machine import machine_to_json
 from .state import MockState
 from .world.fixtures import FixtureError, build_world_document, installed_to_fixture, running_to_fixture
 
@@ -59,10 +61,16 @@ def world_json(state: MockState) -> dict[str, Any]:
     """The world as a fixture document, running models with absolute `expires_at`."""
     return {
         "version": state.world.version,
+        "models_path": state.models_path,
         "models": [installed_to_fixture(model) for model in state.world.installed()],
-        "running": [running_to_fixture(running) for running in state.world.listing().models],
+        "running": [running_to_fixture(running) for running in state.scheduler.listing().models],
         "registry": [installed_to_fixture(model) for model in state.world.upstream()],
-    }
+        "machine": machine_to_json(state.scheduler.machine),
+    } | ({"replies": replies} if (replies := _replies_json(state)) else {})
+
+
+def _replies_json(state: MockState) -> list[dict[str, Any]]:
+    return [rule.to_json() for rule in state.replies.listed()]
 
 
 @control_routes.get("/world")
@@ -104,7 +112,8 @@ def load() -> Response:
         keep_alive = parse_keep_alive(data.get("keep_alive"))
     except KeepAliveError as error:
         raise _Invalid(str(error)) from None
-    return json_response(ps_entry(_state().world.load(_model(data["model"]), keep_alive)))
+    state = _state()
+    return json_response(ps_entry(state.scheduler.place_now(_model(data["model"]), keep_alive), state.world.release))
 
 
 @control_routes.post("/unload")
@@ -112,13 +121,14 @@ def unload() -> Response:
     """Unload a model at once."""
     data = _body("UnloadRequest")
     state = _state()
-    state.world.unload(_model(data["model"]))
-    return json_response({"models": [ps_entry(running) for running in state.world.listing().models]})
+    state.scheduler.unload(_model(data["model"]))
+    listed = state.scheduler.listing().models
+    return json_response({"models": [ps_entry(running, state.world.release) for running in listed]})
 
 
 def _clock_json() -> Response:
     clock = _state().clock
-    return json_response({"now": format_timestamp(clock.now()), "frozen": clock.frozen})
+    return json_response({"now": clock.instant().format(), "frozen": clock.frozen})
 
 
 @control_routes.get("/clock")
@@ -133,7 +143,7 @@ def set_clock() -> Response:
     data = _body("ClockUpdate")
     clock = _state().clock
     if data["frozen"]:
-        clock.freeze(parse_timestamp(data["now"]) if "now" in data else None)
+        clock.freeze(GoTime.parse(data["now"]) if "now" in data else None)
     else:
         clock.resume()
     return _clock_json()
@@ -176,10 +186,41 @@ def clear_faults() -> Response:
     return _faults_json()
 
 
+@control_routes.get("/replies")
+def list_replies() -> Response:
+    """The scripted replies in force."""
+    return json_response({"replies": _replies_json(_state())})
+
+
+@control_routes.post("/replies")
+def add_reply() -> Response:
+    """Add a scripted reply after the others."""
+    try:
+        _state().replies.add(rule_from_json(_json(), "request body"))
+    except ReplyError as error:
+        raise _Invalid(str(error)) from None
+    return list_replies()
+
+
+@control_routes.delete("/replies")
+def clear_replies() -> Response:
+    """Remove every scripted reply."""
+    _state().replies.clear()
+    return list_replies()
+
+
 @control_routes.get("/requests")
 def list_requests() -> Response:
-    """The request log."""
-    return json_response({"requests": _state().requests.entries()})
+    """The request log, parsed, filtered by `route`, `model`, `method` and `status`."""
+    filters = request.args.to_dict()
+    unknown = sorted(set(filters) - {"route", "model", "method", "status"})
+    if unknown:
+        raise _Invalid(f"unknown filter {unknown[0]!r}: filter by route, model, method or status")
+    try:
+        entries = _state().requests.entries(**filters)
+    except ValueError as error:
+        raise _Invalid(str(error)) from None
+    return json_response({"requests": entries})
 
 
 @control_routes.delete("/requests")

@@ -4,28 +4,32 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from datetime import datetime
 
+from ollama_contract_kit.openapi.timestamps import GoTime
+
+from .answers.replies import ReplyBook
 from .config import MockConfig
 from .native.wire import ps_entry
 from .serving.encoding import go_json
 from .serving.faults import FaultBook
 from .serving.requestlog import RequestLog
+from .simulation.clock import Clock
+from .simulation.machine import read_settings
+from .simulation.scheduler import Scheduler
 from .world import card
-from .world.clock import Clock
 from .world.fixtures import WorldDocument, default_fixture, read_fixture_file, version_problems
 from .world.world import World
 
 
 @dataclass(frozen=True)
 class _CachedBody:
-    generation: int
-    valid_until: datetime | None
+    generation: tuple[int, int]
+    valid_until: GoTime | None
     body: bytes
 
 
 class MockState:
-    """The world, clock, faults and request log of one server, plus the world it started with."""
+    """The world, clock, scheduler, faults and request log of one server, plus the world it started with."""
 
     def __init__(self, config: MockConfig) -> None:
         self.config = config
@@ -37,34 +41,38 @@ class MockState:
                 raise ValueError(problems[0])
             initial = replace(initial, version=config.ollama_version)
         self.initial = initial
-        self.world = World(self.clock, unload_delay_seconds=config.unload_delay, max_loaded=config.max_loaded)
+        self.world = World()
+        self.scheduler = Scheduler(self.clock, initial.machine, config.pace, unload_delay=config.unload_delay)
         self.faults = FaultBook(config.faults)
+        #: Scripted replies: the world's, and those added since (control API, test handle).
+        self.replies = ReplyBook()
         self.requests = RequestLog(config.token)
         #: Blobs uploaded with `POST /api/blobs/:digest` (digest to size), besides the installed models' layers.
         self.blobs: dict[str, int] = {}
         self._ps_cache: _CachedBody | None = None
         self._ps_lock = threading.Lock()
-        #: Running models of the initial world that did not fit (`max_loaded`) or had expired.
+        #: Running models of the initial world that did not fit (the loaded-model cap) or had expired.
         self.not_started = self.apply(self.initial)
 
     def apply(self, document: WorldDocument) -> list[str]:
-        """Make `document` the world: install its models and load its running ones from now.
+        """Make `document` the world: its machine (with the configured settings over it), its models,
+        and its running ones from now.
 
-        Returns the names of running models that are not running after all (evicted by
-        `max_loaded`, or already expired), in the document's order.
+        Returns the names of running models that are not running after all (evicted by the cap on
+        loaded models, or already expired), in the document's order.
         """
+        machine = document.machine
+        overrides = dict(self.config.settings)
+        if self.config.max_loaded is not None:
+            overrides["OLLAMA_MAX_LOADED_MODELS"] = self.config.max_loaded
+        machine = replace(machine, settings=read_settings(overrides, machine.settings))
         self.world.replace(document.models, document.version, document.registry)
-        for seed in document.running:
-            self.world.load(
-                seed.model,
-                seed.keep_alive_seconds,
-                expires_at=seed.expires_at,
-                size=seed.size,
-                size_vram=seed.size_vram,
-                context_length=seed.context_length,
-            )
-        running = {model.model.key for model in self.world.listing().models}
-        return [seed.model.name for seed in document.running if seed.model.key not in running]
+        self.replies.replace(document.replies)
+        self.scheduler.machine = machine
+        self.scheduler.speaks_as = self.world.release
+        #: The server's `OLLAMA_MODELS` (where the Modelfile of `/api/show` finds the blobs).
+        self.models_path = document.models_path
+        return self.scheduler.reset(document.running)
 
     def blobs_on_disk(self) -> set[str]:
         """Every blob digest the server has: uploaded ones and the layers of the installed models."""
@@ -82,17 +90,19 @@ class MockState:
     def ps_body(self) -> bytes:
         """The `/api/ps` body, rebuilt only when the world changed or a listed model expired."""
         cached = self._ps_cache
-        now = self.clock.now()
+        now = self.clock.instant()
+        generation = (self.world.generation, self.scheduler.generation)
         if (
             cached is not None
-            and cached.generation == self.world.generation
+            and cached.generation == generation
             and (cached.valid_until is None or now < cached.valid_until)
         ):
             return cached.body
         with self._ps_lock:
-            listing = self.world.listing()
+            listing = self.scheduler.listing()
             release = self.world.release
             body = go_json({"models": [ps_entry(model, release) for model in listing.models]})
-            valid_until = min((model.listed_until for model in listing.models), default=None)
-            self._ps_cache = _CachedBody(listing.generation, valid_until, body)
+            if not listing.volatile:
+                generation = (self.world.generation, listing.generation)
+                self._ps_cache = _CachedBody(generation, listing.valid_until, body)
             return body

@@ -8,6 +8,9 @@ from typing import Any
 
 #: Go's `time.Duration(math.MaxInt64)` in seconds: what a negative keep_alive means ("forever").
 FOREVER_SECONDS = 9223372036.854775807
+#: A JSON number of seconds too large for Go's `time.Duration` (at least 2^63 ns) converts to its minimum on
+#: the amd64 servers Ollama runs on (`CVTTSD2SQ`): a negative keep-alive, so the model unloads after the request.
+OVERFLOWED_SECONDS = -FOREVER_SECONDS
 #: The keep-alive a model gets at its first load when the request names none.
 DEFAULT_KEEP_ALIVE_SECONDS = 300.0
 
@@ -58,7 +61,11 @@ def parse_go_duration(text: str) -> float:
 
 
 def parse_keep_alive(value: Any) -> float | None:
-    """Return keep_alive in seconds (FOREVER_SECONDS for negatives), or None when absent/null."""
+    """Return keep_alive in seconds, as `api.Duration` reads it; None when absent/null.
+
+    A negative value is FOREVER_SECONDS. A JSON number is converted to whole nanoseconds as Go converts
+    it (truncated; OVERFLOWED_SECONDS from 2^63 ns on); a duration string stops at Go's limits.
+    """
     if value is None:
         return None
     if isinstance(value, bool):
@@ -67,7 +74,11 @@ def parse_keep_alive(value: Any) -> float | None:
         seconds = float(value)
         if math.isnan(seconds):
             raise KeepAliveError("Unsupported type: 'float64'")
-    elif isinstance(value, str):
+        if seconds < 0:
+            return FOREVER_SECONDS
+        nanoseconds = seconds * 1e9
+        return OVERFLOWED_SECONDS if nanoseconds >= 2**63 else int(nanoseconds) / 1e9
+    if isinstance(value, str):
         seconds = parse_go_duration(value)
     elif isinstance(value, dict):
         raise KeepAliveError("Unsupported type: 'map[string]interface {}'")

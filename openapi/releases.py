@@ -50,16 +50,24 @@ CHANGES: dict[str, Change] = {
         "only /v1/chat/completions: the others 404",
         "996bb1b85, d626b99b5",
     ),
+    "concurrent_models": Change(
+        (0, 1, 49),
+        "3 models a GPU (3 on a CPU) stay loaded at once, each answering up to 4 requests at once",
+        "one model at a time (loading another unloads it), answering one request at a time",
+        "17b7186cd, 9929751cc",
+    ),
     "embed": Change(
         (0, 2, 6),
         "POST /api/embed (batches) and /v1/embeddings",
         "only /api/embeddings: the others 404",
         "b9f5e16c8, 987dbab0b",
     ),
-    "load_unload_reasons": Change(
+    # Every release the kit speaks for says done_reason "load" on a load (empty prompt or no
+    # messages): 0.1.35 added it (cfa84b847), before /api/ps existed.
+    "unload_reason": Change(
         (0, 3, 11),
-        'an empty-prompt load answers done_reason "load", a keep_alive 0 one "unload"',
-        "load and unload answers carry no done_reason (the unload loads with keep-alive 0, then expires)",
+        'a keep_alive 0 request without a prompt unloads at once and answers done_reason "unload"',
+        'it loads the model with keep-alive 0, answers done_reason "load" like any load, and the model expires',
         "abed273de",
     ),
     "show_capabilities": Change(
@@ -67,6 +75,12 @@ CHANGES: dict[str, Change] = {
         "/api/show says the model's capabilities",
         "no capabilities in /api/show",
         "e172f095b",
+    ),
+    "context_4096": Change(
+        (0, 6, 7),
+        "a runner's default context is 4096",
+        "a runner's default context is 2048",
+        "44b466eeb",
     ),
     "method_not_allowed": Change(
         (0, 7, 0),
@@ -86,11 +100,29 @@ CHANGES: dict[str, Change] = {
         "no context_length in /api/ps",
         "34088dbcf",
     ),
+    "one_request_a_runner": Change(
+        (0, 9, 7),
+        "OLLAMA_NUM_PARALLEL defaults to 1: a runner answers one request at a time",
+        "a runner answers up to 4 requests at once",
+        "20c3266e9",
+    ),
+    "chat_done_reason_last": Change(
+        (0, 12, 0),
+        "a chat answer sends done_reason after done",
+        "a chat answer sends done_reason before done (the field order of its ChatResponse)",
+        "8b894933a",
+    ),
     "tool_call_ids": Change(
         (0, 12, 10),
         "tool calls carry an id",
         "tool calls carry no id",
         "809b9c68f",
+    ),
+    "context_by_vram": Change(
+        (0, 15, 5),
+        "the default context follows the total VRAM: 4096, 32768 from 23 GiB, 262144 from 47 GiB",
+        "the default context is the same on every machine",
+        "0334ffa62",
     ),
     "status": Change(
         (0, 16, 2),
@@ -98,11 +130,23 @@ CHANGES: dict[str, Change] = {
         "no /api/status: 404",
         "948de6bbd",
     ),
+    "clean_path_307": Change(
+        (0, 23, 1),
+        "an unclean path (//api/ps, /api/./ps) redirects with 307, any method (built with Go 1.26's ServeMux)",
+        "an unclean path redirects with 301 (Go 1.25 and older)",
+        "4017af96c",
+    ),
     "tags_capabilities": Change(
         (0, 30, 0),
         "/api/tags says each model's capabilities (0.9.1 added it and took it back the same day)",
         "no capabilities in /api/tags",
         "4b2d52996",
+    ),
+    "openai_role_once": Change(
+        (0, 32, 6),
+        "/v1/chat/completions streams name the role in the first chunk only, each chunk stamped with its own time",
+        'every streamed /v1/chat/completions chunk says "role": "assistant"',
+        "8edecb5c6",
     ),
 }
 #: Routes added after /api/ps existed (a path, and everything below it), and the change that added each.

@@ -20,6 +20,8 @@ from ollama_contract_kit.commandline.arguments import package_version
 from ollama_contract_kit.mock_server import MockOllama
 from ollama_contract_kit.mock_server.world.fixtures import default_fixture
 
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
+
 PS = [sys.executable, "-m", "ollama_contract_kit.client.cli"]
 MOCK = [sys.executable, "-m", "ollama_contract_kit.mock_server.cli"]
 CONTRACT = [sys.executable, "-m", "ollama_contract_kit.contract_tests.cli"]
@@ -215,7 +217,9 @@ def test_max_loaded_says_which_models_it_dropped() -> None:
         process.communicate(timeout=10)
     seeds = [seed.model.name for seed in default_fixture().running]
     assert len(seeds) >= 3
-    assert notice == f"ollama-mock: not running (--max-loaded 1: evicted by later ones): {', '.join(seeds[:-1])}"
+    evicted = ", ".join(seeds[:-1])
+    expected = f"not running (OLLAMA_MAX_LOADED_MODELS 1: evicted by later ones, or expired): {evicted}"
+    assert notice == f"ollama-mock: {expected}"
 
 
 @pytest.mark.parametrize("server", ["granian", "waitress"])

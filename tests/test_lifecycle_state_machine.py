@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -33,7 +34,9 @@ class MockLifecycle(RuleBasedStateMachine):
         self.http = self.app.test_client()
         self.clock = self.app.extensions["ollama_mock"].clock
         self.now = self.clock.freeze(datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc))
-        self.http.put("/_mock/world", json=self.http.get("/_mock/world").get_json() | {"running": []})
+        # A machine where nothing is evicted: this model of the lifecycle knows keep-alives, not the scheduler.
+        roomy = {"gpus": [{"memory": "80 GiB"}], "environment": {"OLLAMA_MAX_LOADED_MODELS": 10}}
+        self.http.put("/_mock/world", json=self.http.get("/_mock/world").get_json() | {"running": [], "machine": roomy})
         self.expected: dict[str, tuple[datetime, float]] = {}
 
     def _seconds(self, keep_alive: object, model: str) -> float | None:
@@ -83,4 +86,4 @@ class MockLifecycle(RuleBasedStateMachine):
 
 
 MockLifecycle.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
-TestMockLifecycle = MockLifecycle.TestCase
+TestMockLifecycle = pytest.mark.slow(MockLifecycle.TestCase)

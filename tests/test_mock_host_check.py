@@ -10,6 +10,8 @@ import pytest
 from .rebinding import FORMS, REQUESTS, Form, exchange, status_of
 from .served import SERVERS, Served, serve_mock
 
+pytestmark = pytest.mark.slow  # subprocesses: `make check` leaves them out
+
 
 @pytest.fixture(scope="module", params=SERVERS)
 def served(request: pytest.FixtureRequest) -> Iterator[tuple[str, Served]]:

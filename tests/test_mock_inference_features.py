@@ -62,6 +62,18 @@ def test_tool_calls_have_ids_indexes_and_valid_arguments(http: FlaskClient) -> N
     assert again["message"]["tool_calls"] == answer["message"]["tool_calls"], "deterministic"
 
 
+@pytest.mark.parametrize(
+    "tool",
+    [{}, {"type": "function", "function": {"name": "f", "parameters": {"type": "string"}}},
+     {"type": "function", "function": {"name": "f", "parameters": "not a schema"}}],
+    ids=["empty", "string-parameters", "parameters-not-an-object"],
+)  # fmt: skip
+def test_tool_call_arguments_are_always_an_object(http: FlaskClient, tool: dict[str, Any]) -> None:
+    answer = _chat(http, messages=[{"role": "user", "content": "x"}], tools=[tool]).get_json()
+    assert answer["message"]["tool_calls"][0]["function"]["arguments"] == {}
+    assert validator_for("ollama", "ChatResponse").problems(answer) == []
+
+
 def test_streamed_tool_calls_come_in_their_own_chunk_before_the_last(http: FlaskClient) -> None:
     lines = _lines(http.post("/api/chat", json={"model": "llama3.2", "messages": [{"role": "user", "content": "x"}],
                                                 "tools": [TOOL]}).get_data())  # fmt: skip
@@ -125,4 +137,10 @@ def test_images_reach_a_vision_model(http: FlaskClient) -> None:
     assert "(I see 1 image.)" in answer.get_json()["message"]["content"]
     text_only = http.post("/api/generate", json={"model": "smollm2:360m", "prompt": "what?", "images": ["iVBORw0KGgo="],
                                                  "stream": False})  # fmt: skip
-    assert "image" not in text_only.get_json()["response"], "no vision check on local models, as Ollama"
+    # llama-server refuses the images of a model without a projector; Ollama relays its error body as the text.
+    assert text_only.status_code == 400
+    assert "Multimodal data provided, but model does not support multimodal requests." in text_only.get_json()["error"]
+    picture = [{"role": "user", "content": "what?", "images": ["iVBORw0KGgo="]}]
+    chat = _chat(http, model="smollm2:360m", messages=picture)
+    assert chat.status_code == 500 and "image input is not supported" in chat.get_json()["error"]
+    assert "smollm2:360m" in [model["name"] for model in http.get("/api/ps").get_json()["models"]], "it loaded first"

@@ -32,7 +32,10 @@ def client(release: str) -> Iterator[FlaskClient]:
     state = app.extensions["ollama_mock"]
     state.clock.freeze()
     with app.test_client() as client:
-        client.put("/_mock/world", json={**client.get("/_mock/world").get_json(), "running": []})
+        world = client.get("/_mock/world").get_json()
+        # Three models may stay loaded, as OLLAMA_MAX_LOADED_MODELS=3 allowed before 0.1.49 made it the default.
+        world["machine"]["environment"] = {"OLLAMA_MAX_LOADED_MODELS": 3}
+        client.put("/_mock/world", json={**world, "running": []})
         yield client
 
 
@@ -81,15 +84,49 @@ def test_wrong_methods_are_the_release_s(client: FlaskClient, release: str) -> N
         assert answer.status_code == 404 and answer.data == b"404 page not found" and "Allow" not in answer.headers
 
 
-def test_load_and_unload_answers_are_the_release_s(client: FlaskClient, release: str) -> None:
-    loaded = client.post("/api/generate", json={"model": "smollm2:360m"}).get_json()
+@pytest.mark.parametrize(("path", "empty"), [("/api/generate", {}), ("/api/chat", {"messages": []})])
+def test_load_and_unload_answers_are_the_release_s(
+    client: FlaskClient, release: str, path: str, empty: dict[str, Any]
+) -> None:
+    """Every release since 0.1.35 (cfa84b847) says "load" on a load; from 0.3.11 (abed273de) an unload says
+    "unload", before it the keep_alive 0 request loaded like any other ("load") and the model expired."""
+    loaded = client.post(path, json={"model": "smollm2:360m", **empty}).get_json()
     assert [entry["name"] for entry in _ps(client)] == ["smollm2:360m"]
-    unloaded = client.post("/api/generate", json={"model": "smollm2:360m", "keep_alive": 0}).get_json()
+    unloaded = client.post(path, json={"model": "smollm2:360m", "keep_alive": 0, **empty}).get_json()
     assert _ps(client) == [], "the model leaves /api/ps either way"
-    if _speaks(release, "load_unload_reasons"):
-        assert (loaded["done_reason"], unloaded["done_reason"]) == ("load", "unload")
-    else:
-        assert "done_reason" not in loaded and "done_reason" not in unloaded and loaded["done"] is True
+    unload_reason = "unload" if _speaks(release, "unload_reason") else "load"
+    assert (loaded["done"], loaded["done_reason"]) == (True, "load")
+    assert (unloaded["done"], unloaded["done_reason"]) == (True, unload_reason)
+    if path == "/api/chat":
+        keys = list(loaded)
+        reason_after_done = keys.index("done_reason") > keys.index("done")
+        assert reason_after_done is _speaks(release, "chat_done_reason_last"), keys
+
+
+@pytest.mark.parametrize(("release", "reason"), [("0.3.10", "load"), ("0.3.11", "unload")])
+def test_the_unload_reason_begins_with_0_3_11(release: str, reason: str) -> None:
+    with create_app(MockConfig(ollama_version=release, log_requests=False)).test_client() as client:
+        client.post("/api/generate", json={"model": "smollm2:360m"})
+        answer = client.post("/api/generate", json={"model": "smollm2:360m", "keep_alive": 0}).get_json()
+        assert answer["done_reason"] == reason
+        listed = [entry["name"] for entry in client.get("/api/ps").get_json()["models"]]
+        assert "smollm2:360m" not in listed, "unloaded (or, before 0.3.11, expired at once)"
+
+
+def test_before_0_3_11_an_unload_is_a_load_and_checks_what_a_load_checks() -> None:
+    with create_app(MockConfig(ollama_version="0.3.10", log_requests=False)).test_client() as client:
+        answer = client.post("/api/generate", json={"model": "nomic-embed-text", "keep_alive": 0})
+        assert (answer.status_code, answer.get_json()) == (
+            400,
+            {"error": '"nomic-embed-text" does not support generate'},
+        )
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_unclean_paths_redirect_as_the_release_s(client: FlaskClient, release: str, method: str) -> None:
+    answer = client.open("/api/./ps", method=method)
+    assert answer.status_code == (307 if _speaks(release, "clean_path_307") else 301)
+    assert answer.headers["Location"] == "/api/ps"
 
 
 def test_capabilities_are_said_from_their_release(client: FlaskClient, release: str) -> None:
@@ -160,3 +197,18 @@ def test_the_readme_table_lists_every_profile() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for release in profiles():
         assert f"| {release} |" in readme, f"README's profile table lacks {release}"
+
+
+def test_the_scheduler_defaults_are_the_release_s(release: str) -> None:
+    app = create_app(MockConfig(ollama_version=release, log_requests=False))
+    with app.test_client() as client:
+        world = client.get("/_mock/world").get_json()
+        world["machine"] = {"gpus": [{"memory": "24 GiB"}]}
+        client.put("/_mock/world", json={**world, "running": [], "version": release})
+        for name in ("smollm2:360m", "llama3.2", "codellama:7b"):
+            client.post("/api/generate", json={"model": name})
+        listed = {entry["name"]: entry for entry in _ps(client)}
+    assert len(listed) == (3 if _speaks(release, "concurrent_models") else 1), "the cap on loaded models"
+    if _speaks(release, "ps_context_length"):
+        context = 32768 if _speaks(release, "context_by_vram") else 4096 if _speaks(release, "context_4096") else 2048
+        assert listed["codellama:7b"]["context_length"] == min(context, 16384), "the default context, capped"

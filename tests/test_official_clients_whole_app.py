@@ -110,12 +110,15 @@ def test_pull_with_progress_then_list_copy_create_and_delete(client: ollama.Clie
     assert client.copy("gemma3:1b", "gemma-copy").status == "success"
     digests = {model.model: model.digest for model in client.list().models}
     assert digests["gemma-copy:latest"] == digests["gemma3:1b"]
-    assert client.create(model="pirate", from_="llama3.2", system="You are a pirate.").status == "success"
+    assert client.create(model="pirate", from_="gemma3:1b", system="You are a pirate.").status == "success"
     assert "SYSTEM You are a pirate." in (client.show("pirate").modelfile or "")
-    assert client.show("pirate").details.parent_model == "llama3.2:latest"  # type: ignore[union-attr]
+    assert client.show("pirate").details.parent_model == "gemma3:1b"  # type: ignore[union-attr]
 
     client.generate(model="pirate")
     assert "pirate:latest" in _running(client)
+    client.generate(model="gemma3:1b")
+    running = _running(client)
+    assert "pirate:latest" in running and "gemma3:1b" not in running, "same weights, one runner (as Ollama)"
     assert client.delete("pirate").status == "success"
     assert "pirate:latest" not in _installed(client)
     assert "pirate:latest" in _running(client), "Ollama's delete leaves a running model loaded"

@@ -19,6 +19,8 @@ from ollama_contract_kit.mock_server import MockOllama
 from .proxied import PROXY, proxy_to
 from .servers import BROKEN, VALID, Server
 
+pytestmark = pytest.mark.slow  # subprocesses: `make check` leaves them out
+
 #: Broken servers whose fault an app's ordinary traffic (below) shows, and the rule that catches each.
 SHOWN_BY_TRAFFIC = {
     "models null": "schema",

@@ -14,14 +14,14 @@ from flask import Blueprint, Response
 from ollama_contract_kit.openapi.names import parse_model_name
 
 from ..serving.responses import error_response, json_response
-from ..world import card
+from ..simulation.options import OptionError
+from ..world import gguf
 from ..world.models import InstalledModel
-from .common import Refused, body, installed_model, state
+from .common import Refused, body, installed_model
+from .inference import request_options, schedule, scripted_failure
 
 embedding_routes = Blueprint("embeddings", __name__)
 
-_NANOSECONDS_PER_TOKEN = 200_000
-_LOAD_NANOSECONDS = 1_000_000
 #: What llama-server answers (and Ollama relays) when a model without pooling is asked to embed.
 NOT_AN_EMBEDDING_MODEL = "This server does not support embeddings. Start it with `--embeddings`"
 
@@ -50,7 +50,7 @@ def embedding(model: InstalledModel, text: str, dimensions: int = 0) -> list[flo
 
     With `0 < dimensions < width` it is cut to that many values and normalized again, as Ollama does.
     """
-    vector = list(_unit_vector(model.digest, text, card.embedding_length(model)))
+    vector = list(_unit_vector(model.digest, text, gguf.embedding_length(model)))
     if 0 < dimensions < len(vector):
         vector = vector[:dimensions]
         norm = math.sqrt(sum(value * value for value in vector)) or 1.0
@@ -100,36 +100,45 @@ def embed() -> Response:
         model = _model(name, (404, "model '' not found"))
     except Refused as refused:
         return refused.response()
-    world = state().world
-    world.load(model, data["keep_alive"])
     try:
+        generation = schedule(model, request_options(model, data), data["keep_alive"])
+    except Refused as refused:
+        return refused.response()
+    except OptionError as wrong:
+        return error_response(500, str(wrong))
+    try:
+        scripted_failure(name, inputs[0] if inputs else "")
         if not inputs:
             return json_response({"model": name, "embeddings": []})
         if not model.can("embedding"):
             return error_response(501, NOT_AN_EMBEDDING_MODEL)
         counts = [tokens(text) for text in inputs]
-        if data.get("truncate") is False and max(counts) > model.loaded.context_length:
+        if data.get("truncate") is False and max(counts) > generation.context:
             return error_response(400, "the input length exceeds the context length")
         dimensions = int(data.get("dimensions") or 0)
         vectors = [[_float32(value) for value in embedding(model, text, dimensions)] for text in inputs]
-        prompt_tokens = sum(min(count, model.loaded.context_length) for count in counts)
+        prompt_tokens = sum(min(count, generation.context) for count in counts)
+        generation.read(prompt_tokens)
+        timings = generation.metrics(prompt_tokens, None)
         return json_response(
             {
                 "model": name,
                 "embeddings": vectors,
-                "total_duration": _LOAD_NANOSECONDS + prompt_tokens * _NANOSECONDS_PER_TOKEN,
-                "load_duration": _LOAD_NANOSECONDS,
+                "total_duration": timings["total_duration"],
+                "load_duration": timings["load_duration"],
                 "prompt_eval_count": prompt_tokens,
             }
         )
+    except Refused as refused:
+        return refused.response()
     finally:
-        if data["keep_alive"] == 0:
-            world.unload(model)  # keep_alive 0 expires the runner right after the request
+        generation.close()  # with keep_alive 0 the runner expires right after the request
 
 
 @embedding_routes.route("/api/embeddings", methods=["POST"])
 def embeddings() -> Response:
-    """The legacy single-prompt route: float64 values, 400 for a missing model, 500 for a model that cannot embed."""
+    """The legacy single-prompt route: float64 values, 400 for a missing model, 500 (with llama-server's text) for
+    a model that cannot embed."""
     try:
         data = body(
             "EmbeddingRequest",
@@ -142,15 +151,22 @@ def embeddings() -> Response:
             raise Refused(404, f'model "{name}" not found, try pulling it first')  # no case-insensitive match here
     except Refused as refused:
         return refused.response()
-    world = state().world
-    world.load(model, data["keep_alive"])
+    try:
+        generation = schedule(model, request_options(model, data), data["keep_alive"])
+    except Refused as refused:
+        return refused.response()
+    except OptionError as wrong:
+        return error_response(500, str(wrong))
     try:
         prompt = str(data.get("prompt") or "")
+        scripted_failure(name, prompt)
         if not prompt:
             return json_response({"embedding": []})
         if not model.can("embedding"):
-            return error_response(500, "this model does not support embeddings")
+            return error_response(500, NOT_AN_EMBEDDING_MODEL)  # the runner's error, relayed as a 500 here
+        generation.read(tokens(prompt))
         return json_response({"embedding": embedding(model, prompt)})
+    except Refused as refused:
+        return refused.response()
     finally:
-        if data["keep_alive"] == 0:
-            world.unload(model)
+        generation.close()

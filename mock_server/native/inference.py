@@ -1,27 +1,55 @@
-"""`/api/generate` and `/api/chat`: load, unload, or answer, with Ollama's checks of format, think, tools and images."""
+"""`/api/generate` and `/api/chat`: load, unload, or answer, with Ollama's checks of format, think, tools and images.
+
+Every answer goes through the scheduler (`simulation.Generation`): the model loads or reloads as its
+options require, the answer streams token by token on the mock's clock, and `num_predict` and `stop`
+end it as they end a real one.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
+from werkzeug.wsgi import ClosingIterator
 
 from ollama_contract_kit.openapi.releases import has
 
+from ..answers.compose import Ask, Reply
+from ..answers.conversation import Conversation, read_conversation
+from ..answers.replies import ScriptedFailure, answer
+from ..answers.transcript import count_prompt_tokens, transcribe
 from ..serving.responses import error_response, json_response
+from ..simulation.generation import Generation
+from ..simulation.options import OptionError, Options, read_options
+from ..simulation.scheduler import ServerBusy
 from ..world.models import InstalledModel
 from .bodies import BodyError, Fields, image_count
+from .chunks import chat_chunks, generate_chunks, merge_chunks, ndjson_lines
 from .common import Refused, body, installed_model, state
-from .completion import Ask, chat_chunks, compose, generate_chunks, merge_chunks, ndjson_lines
 from .wire import created_at
-
-inference_routes = Blueprint("inference", __name__)
 
 _THINK_LEVELS = ("high", "medium", "low", "max")
 _THINK_CHOICES = '("high", "medium", "low", "max", true, or false)'
+#: What llama-server answers (and Ollama relays as its error text) when a model without vision gets images.
+NO_VISION_GENERATE = (
+    '{"error":{"code":400,"message":"Multimodal data provided, but model does not support multimodal requests.",'
+    '"type":"invalid_request_error"}}'
+)
+NO_VISION_CHAT = (
+    '{"error":{"code":500,"message":"image input is not supported - hint: if this is unexpected, you may need to '
+    'provide the mmproj","type":"server_error"}}'
+)
+#: The runner's refusal of a prompt longer than the context when context shift is off (`llm/llama_server.go`).
+PROMPT_TOO_LONG = (
+    "the prompt is longer than the context length currently available to the model; shorten the prompt, "
+    "adjust the context length in settings, or use a model with a longer context length"
+)
+#: Tokens a runner keeps at the start of a prompt it truncates (`num_keep` 4, plus the BOS token).
+_KEPT_TOKENS = 5
+
+inference_routes = Blueprint("inference", __name__)
 
 
 class InvalidFormat(Exception):
@@ -66,44 +94,42 @@ class Endpoint:
     fields: Fields
     missing_model: tuple[int, str]
     empty_answer: dict[str, Any]
-    chunks: Callable[..., list[dict[str, Any]]]
+    no_vision: tuple[int, str]
 
 
+_SHARED_FIELDS: Fields = {
+    "model": (str, "string"),
+    "stream": (bool, "bool"),
+    "top_logprobs": (int, "int"),
+    "options": (dict, "map[string]interface {}"),
+    "truncate": (bool, "bool"),
+    "shift": (bool, "bool"),
+}
 GENERATE = Endpoint(
     verb="generate",
     input_field="prompt",
     struct="GenerateRequest",
     fields={
-        "model": (str, "string"),
+        **_SHARED_FIELDS,
         "prompt": (str, "string"),
         "suffix": (str, "string"),
         "system": (str, "string"),
         "template": (str, "string"),
-        "stream": (bool, "bool"),
         "raw": (bool, "bool"),
         "context": (list, "[]int"),
-        "top_logprobs": (int, "int"),
-        "options": (dict, "map[string]interface {}"),
     },  # fmt: skip
     missing_model=(404, "model '' not found"),
     empty_answer={"response": ""},
-    chunks=generate_chunks,
+    no_vision=(400, NO_VISION_GENERATE),
 )
 CHAT = Endpoint(
     verb="chat",
     input_field="messages",
     struct="ChatRequest",
-    fields={
-        "model": (str, "string"),
-        "messages": (list, "[]api.Message"),
-        "stream": (bool, "bool"),
-        "tools": (list, "api.Tools"),
-        "top_logprobs": (int, "int"),
-        "options": (dict, "map[string]interface {}"),
-    },  # fmt: skip
+    fields={**_SHARED_FIELDS, "messages": (list, "[]api.Message"), "tools": (list, "api.Tools")},
     missing_model=(400, "model is required"),
     empty_answer={"message": {"role": "assistant", "content": ""}},
-    chunks=chat_chunks,
+    no_vision=(500, NO_VISION_CHAT),
 )
 
 
@@ -118,10 +144,6 @@ def _images(endpoint: Endpoint, data: dict[str, Any]) -> int:
         except BodyError as error:
             raise Refused(400, str(error)) from None
     return sum(len(m.get("images") or ()) for m in _messages(data))  # checked with the messages
-
-
-def _model(endpoint: Endpoint, name: str) -> InstalledModel:
-    return installed_model(name, unnamed=endpoint.missing_model, not_found=f"model '{name}' not found")
 
 
 def check_capabilities(model: InstalledModel, name: str, verb: str, *, think: Any, tools: Any, suffix: Any) -> None:
@@ -144,7 +166,9 @@ def _validated(endpoint: Endpoint) -> tuple[dict[str, Any], InstalledModel, bool
     # Before thinking existed, `think` was a field the decoder ignored.
     think = think_value(data.get("think")) if has(state().world.release, "thinking") else None
     images = _images(endpoint, data)
-    model = _model(endpoint, str(data.get("model") or ""))
+    model = installed_model(
+        str(data.get("model") or ""), unnamed=endpoint.missing_model, not_found=f"model '{data.get('model')}' not found"
+    )
     if data.get("raw") and (data.get("template") or data.get("system") or data.get("context")):
         raise Refused(400, "raw mode does not support template, system, or context")
     return data, model, think, images
@@ -166,48 +190,158 @@ def ask_for(model: InstalledModel, name: str, text: str, think: Any, images: int
     )
 
 
+def request_options(model: InstalledModel, data: dict[str, Any]) -> Options:
+    """The request's options over the model's parameters (OptionError for a wrong type), and its context shift."""
+    options = read_options(model.parameters, data.get("options"))
+    shift = data.get("shift")
+    return (
+        replace(options, runner=replace(options.runner, context_shift=shift is not False))
+        if shift is not None
+        else options
+    )
+
+
+def schedule(model: InstalledModel, options: Options, keep_alive: float | None) -> Generation:
+    """Hand the request a runner (Refused(503) when the queue is full)."""
+    try:
+        return Generation(state().scheduler, model, options, keep_alive)
+    except ServerBusy as busy:
+        raise Refused(503, str(busy)) from None
+
+
+def fitted_prompt(tokens: int, generation: Generation, shift: bool) -> int:
+    """The prompt's tokens once it fits the context: truncated as the runner does, or Refused(400) without shift."""
+    context = generation.context
+    if tokens <= context - 1:
+        return tokens
+    if not shift:
+        raise Refused(400, PROMPT_TOO_LONG)
+    return context - max((context - _KEPT_TOKENS) // 2, 1)
+
+
+def _conversation(endpoint: Endpoint, data: dict[str, Any]) -> Conversation:
+    """A generate's system and prompt, or a chat's messages, as a conversation."""
+    if endpoint is GENERATE:
+        system = str(data.get("system") or "")
+        return read_conversation([("system", system, None), ("user", str(data.get("prompt") or ""), None)])
+    return read_conversation(
+        (str(m.get("role") or ""), str(m.get("content") or ""), m.get("tool_calls")) for m in _messages(data)
+    )
+
+
+def request_headers() -> dict[str, str]:
+    """The request's headers, names in lower case (what scripted rules match on)."""
+    return {name.lower(): value for name, value in request.headers.items()}
+
+
+def scripted_failure(model: str, text: str) -> None:
+    """Refused when a scripted rule naming this (embedding) route answers an error; other rules are left."""
+    ask = Ask(model=model, text=text, user_text=text, route=request.path, headers=request_headers())
+    rule = state().replies.take(ask, named_route_only=True)
+    if rule is not None and rule.then.error is not None:
+        raise Refused(*rule.then.error)
+
+
+def scripted_or_default(ask: Ask) -> Reply:
+    """The reply to `ask` from the scripted rules, else the default answerer; Refused for a scripted error."""
+    try:
+        return answer(ask, state().replies)
+    except ScriptedFailure as failure:
+        raise Refused(failure.status, str(failure)) from None
+
+
 def serve(endpoint: Endpoint) -> Response:
-    """Load when there is nothing to answer, unload with keep_alive 0, else answer deterministically."""
+    """Load when there is nothing to answer, unload with keep_alive 0, else answer on the scheduler's runner."""
     try:
         data, model, think, images = _validated(endpoint)
         name = str(data["model"])
         has_input = bool(data.get(endpoint.input_field))
-        unloading = not has_input and data["keep_alive"] == 0
+        # Before 0.3.11 a keep_alive 0 request without input went the load's way (checks included).
+        unloading = not has_input and data["keep_alive"] == 0 and has(state().world.release, "unload_reason")
         if not unloading:
             check_capabilities(
-                model, name, endpoint.verb, think=think, tools=data.get("tools"), suffix=data.get("suffix")
+                model,
+                name,
+                endpoint.verb,
+                think=think,
+                tools=endpoint is CHAT and data.get("tools"),
+                suffix=data.get("suffix"),
             )
+        options = request_options(model, data)
     except Refused as refused:
         return refused.response()
-    world = state().world
-    now = created_at(state().clock.now())
-    done = {"model": name, "created_at": now, **endpoint.empty_answer, "done": True}
-    reasons = has(world.release, "load_unload_reasons")  # older releases said neither
+    except OptionError as wrong:
+        return error_response(500, str(wrong))
+    mock = state()
     if unloading:
-        world.unload(model)
-        return json_response({**done, "done_reason": "unload"} if reasons else done)
-    world.load(model, data["keep_alive"])
-    if not has_input:
-        return json_response({**done, "done_reason": "load"} if reasons else done)
+        mock.scheduler.unload(model)
+        return json_response(_finished(endpoint, name, created_at(mock.clock.instant()), "unload"))
+    try:
+        generation = schedule(model, options, data["keep_alive"])
+    except Refused as refused:
+        return refused.response()
+    if not has_input:  # a load (before 0.3.11 a keep_alive 0 one too: its runner expires as it closes)
+        generation.close()
+        return json_response(_finished(endpoint, name, created_at(generation.now()), "load"))
+    try:
+        return _answer(endpoint, data, model, think, images, generation)
+    except Refused as refused:
+        generation.close()
+        return refused.response()
+
+
+def _finished(endpoint: Endpoint, name: str, when: str, reason: str) -> dict[str, Any]:
+    """The answer of a load or an unload; a chat one sent done_reason before done until 0.12.0."""
+    fields = {"model": name, "created_at": when, **endpoint.empty_answer}
+    if endpoint is CHAT and not has(state().world.release, "chat_done_reason_last"):
+        return {**fields, "done_reason": reason, "done": True}
+    return {**fields, "done": True, "done_reason": reason}
+
+
+def _answer(
+    endpoint: Endpoint, data: dict[str, Any], model: InstalledModel, think: Any, images: int, generation: Generation
+) -> Response:
     try:
         wanted_format = format_value(data.get("format"))
     except InvalidFormat as invalid:
-        return error_response(500, str(invalid))
-    messages = _messages(data)
-    last = messages[-1] if messages else {}
-    text = str(data.get("prompt") or "") if endpoint is GENERATE else str(last.get("content") or "")
+        raise Refused(500, str(invalid)) from None
+    if images and not model.can("vision"):
+        raise Refused(*endpoint.no_vision)
+    conversation = _conversation(endpoint, data)
     ask = ask_for(
-        model, name, text, think, images,
+        model, str(data["model"]), conversation.last_text, think, images,
         format=wanted_format,
-        tools=tuple(tool for tool in data.get("tools") or () if isinstance(tool, dict)),
-        after_tool=str(last.get("role") or "").lower() == "tool",
+        tools=tuple(tool for tool in data.get("tools") or () if isinstance(tool, dict)) if endpoint is CHAT else (),
+        after_tool=conversation.after_tool,
+        user_text=conversation.user_text,
+        texts=conversation.texts,
+        called=conversation.called,
+        route=request.path,
+        headers=request_headers(),
     )  # fmt: skip
-    chunks = endpoint.chunks(ask, compose(ask), now)
-    if data["keep_alive"] == 0:
-        world.unload(model)
+    chat_messages = len(_messages(data)) if endpoint is CHAT else 0
+    prompt_tokens = fitted_prompt(
+        count_prompt_tokens(conversation.texts, chat_messages), generation, generation.options.runner.context_shift
+    )
+    predict = generation.options.predict
+    transcript = transcribe(
+        scripted_or_default(ask),
+        predict.num_predict,
+        predict.stop,
+        structured=wanted_format is not None,
+        context=generation.context,
+    )
+    if endpoint is GENERATE:
+        chunks = generate_chunks(generation, ask, transcript, prompt_tokens, raw=bool(data.get("raw")))
+    else:
+        chunks = chat_chunks(generation, ask, transcript, prompt_tokens)
     if data.get("stream") is False:
-        return json_response(merge_chunks(chunks))
-    return Response(ndjson_lines(chunks), content_type="application/x-ndjson")
+        try:
+            return json_response(merge_chunks(list(chunks)))
+        finally:
+            generation.close()
+    # The runner is handed back when the server closes the answer: sent, cut, or never read.
+    return Response(ClosingIterator(ndjson_lines(chunks), generation.close), content_type="application/x-ndjson")
 
 
 @inference_routes.route("/api/generate", methods=["POST"])

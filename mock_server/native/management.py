@@ -35,7 +35,7 @@ def copy() -> Response:
             raise Refused(404, f'model "{source}" not found')
     except Refused as refused:
         return refused.response()
-    state().world.install(replace(model, name=target.display_shortest(), modified_at=state().clock.now()))
+    state().world.install(replace(model, name=target.display_shortest(), modified_at=state().clock.instant()))
     return empty_ok()
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any
 
 from ollama_contract_kit.openapi.releases import Version, has
-from ollama_contract_kit.openapi.timestamps import format_timestamp
+from ollama_contract_kit.openapi.timestamps import GoTime
 
 from ..world.models import PS_DETAIL_FIELDS, InstalledModel, RunningModel
 
@@ -24,14 +24,21 @@ def ps_entry(running: RunningModel, release: Version | None = None) -> dict[str,
     entry |= {
         "size": running.size,
         "digest": model.digest,
-        "details": {field: model.details.get(field, _blank(field)) for field in PS_DETAIL_FIELDS},
-        "expires_at": format_timestamp(running.expires_at),
+        "details": _ps_details(model),
+        "expires_at": running.expires_at.format(),
     }
     if running.size_vram or has(release, "ps_struct"):
         entry["size_vram"] = running.size_vram
     if has(release, "ps_context_length"):
         entry["context_length"] = running.context_length
     return entry
+
+
+def _ps_details(model: InstalledModel) -> dict[str, Any]:
+    """The details `/api/ps` shows: PsHandler never sets parent_model, so it is "" whatever the model came from."""
+    return {
+        field: "" if field == "parent_model" else model.details.get(field, _blank(field)) for field in PS_DETAIL_FIELDS
+    }
 
 
 def tags_entry(model: InstalledModel, release: Version | None = None) -> dict[str, Any]:
@@ -43,7 +50,7 @@ def tags_entry(model: InstalledModel, release: Version | None = None) -> dict[st
     entry: dict[str, Any] = {
         "name": model.display_name,
         "model": model.display_name,
-        "modified_at": format_timestamp(model.modified_at),
+        "modified_at": model.modified_at.format(),
         "size": model.size,
         "digest": model.digest,
         "details": details,
@@ -53,9 +60,9 @@ def tags_entry(model: InstalledModel, release: Version | None = None) -> dict[st
     return entry
 
 
-def created_at(now: datetime) -> str:
-    """`created_at` of generate/chat answers: always UTC (`time.Now().UTC()`)."""
-    return format_timestamp(now.astimezone(timezone.utc))
+def created_at(moment: GoTime) -> str:
+    """`created_at` of generate/chat answers: always UTC (`time.Now().UTC()`), to the nanosecond."""
+    return moment.in_zone(timezone.utc).format()
 
 
 def _blank(field: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import struct
 from collections.abc import Iterator
 from dataclasses import replace
@@ -11,12 +12,27 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from ollama_contract_kit.openapi.names import parse_model_name
+from ollama_contract_kit.openapi.releases import has
 
+from ..answers.compose import Ask, Reply
+from ..answers.conversation import read_conversation
+from ..answers.transcript import Transcript, count_prompt_tokens, transcribe
 from ..native.bodies import BodyError, Fields, decode_request
 from ..native.common import Refused, state
-from ..native.completion import Ask, Reply, compose, pieces
 from ..native.embeddings import NOT_AN_EMBEDDING_MODEL, embedding, tokens
-from ..native.inference import InvalidFormat, ask_for, check_capabilities, format_value
+from ..native.inference import (
+    InvalidFormat,
+    ask_for,
+    check_capabilities,
+    fitted_prompt,
+    format_value,
+    request_headers,
+    schedule,
+    scripted_failure,
+    scripted_or_default,
+)
+from ..simulation.generation import Generation
+from ..simulation.options import OptionError, read_options
 from ..world.models import InstalledModel
 from . import shapes
 
@@ -67,7 +83,7 @@ def _guarded(handler: Any) -> Response:
 
 def _model_object(model: InstalledModel, shown_id: str) -> dict[str, Any]:
     namespace = model.parsed_name.namespace
-    return {"id": shown_id, "object": "model", "created": int(model.modified_at.timestamp()), "owned_by": namespace}
+    return {"id": shown_id, "object": "model", "created": model.modified_at.unix_seconds(), "owned_by": namespace}
 
 
 @openai_routes.route("/models", methods=["GET"])
@@ -127,14 +143,23 @@ def _message_text(message: Any) -> tuple[str, int]:
 
 
 def _think(data: dict[str, Any]) -> Any:
-    effort = data.get("reasoning_effort")
-    reasoning = data.get("reasoning")
-    if effort is None and isinstance(reasoning, dict):
-        effort = reasoning.get("effort")
-    if effort is None:
+    """The think value of `reasoning.effort`, else of `reasoning_effort` (Go's `*Reasoning` and `*string`)."""
+    reasoning, effort = data.get("reasoning"), data.get("reasoning_effort")
+    where = "ChatCompletionRequest.reasoning_effort"
+    if reasoning is not None:
+        if not isinstance(reasoning, dict):
+            raise _Invalid(
+                f"json: cannot unmarshal {_go_kind(reasoning)} into Go struct field "
+                "ChatCompletionRequest.reasoning of type openai.Reasoning"
+            )
+        effort, where = reasoning.get("effort"), "Reasoning.reasoning.effort"
+    if effort is not None and not isinstance(effort, str):
+        raise _Invalid(f"json: cannot unmarshal {_go_kind(effort)} into Go struct field {where} of type string")
+    if not effort:
         return None
     if effort not in _EFFORTS:
-        raise _Invalid(f"invalid reasoning value: {effort!r}")
+        choices = '"minimal", "low", "medium", "high", "xhigh", "ultra", "max", or "none"'
+        raise _Invalid(f"invalid reasoning value: {json.dumps(effort, ensure_ascii=False)} (must be {choices})")
     return _EFFORTS[effort]
 
 
@@ -158,6 +183,7 @@ def _chat_ask() -> tuple[Ask, InstalledModel, dict[str, Any]]:
             "messages": (list, "[]openai.Message"),
             "stream": (bool, "bool"),
             "tools": (list, "api.Tools"),
+            "max_tokens": (int, "int"),
         },  # fmt: skip
     )
     messages = data.get("messages") or []
@@ -169,30 +195,114 @@ def _chat_ask() -> tuple[Ask, InstalledModel, dict[str, Any]]:
     model = _installed(name, f"model '{name}' not found")
     tools = tuple(tool for tool in data.get("tools") or () if isinstance(tool, dict))
     check_capabilities(model, name, "chat", think=think, tools=tools, suffix=None)
-    last = messages[-1]
+    conversation = read_conversation(
+        (str(message.get("role") or ""), text, message.get("tool_calls"))
+        for message, (text, _) in zip(messages, read, strict=True)
+    )
     ask = ask_for(
-        model, name, read[-1][0], think, sum(images for _, images in read),
-        format=_response_format(data), tools=tools, after_tool=str(last.get("role") or "").lower() == "tool",
+        model, name, conversation.last_text, think, sum(images for _, images in read),
+        format=_response_format(data), tools=tools, after_tool=conversation.after_tool,
+        user_text=conversation.user_text, texts=conversation.texts, called=conversation.called,
+        tool_choice=_tool_choice(data.get("tool_choice")), route=request.path, headers=request_headers(),
     )  # fmt: skip
     return replace(ask, call_ids=True), model, data  # the /v1 layer always gave its tool calls ids
 
 
-def _chunk(base: dict[str, Any], delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
-    return base | {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+def _tool_choice(value: Any) -> str | None:
+    """The tool `tool_choice` requires (a function's name), "required" for any, None for the model's choice."""
+    if value == "required":
+        return "required"
+    function = value.get("function") if isinstance(value, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
-def _chat_stream(base: dict[str, Any], reply: Reply, structured: bool, with_usage: bool) -> Iterator[dict[str, Any]]:
-    for piece in pieces(reply.thinking):
-        yield _chunk(base, {"role": "assistant", "content": "", "reasoning": piece}, None)
-    content = pieces(reply.content, structured)
-    for piece in content:
-        yield _chunk(base, {"role": "assistant", "content": piece}, None)
-    calls = shapes.openai_tool_calls(reply)
-    if calls:
-        yield _chunk(base, {"role": "assistant", "content": "", "tool_calls": calls}, None)
-    yield _chunk(base, {}, "tool_calls" if calls else "stop")
+def _generation(model: InstalledModel, options: dict[str, Any]) -> Generation:
+    """A runner for a /v1 request: the server's keep-alive (the layer cannot set one), the request's options."""
+    return schedule(model, read_options_or_refuse(model, options), None)
+
+
+def read_options_or_refuse(model: InstalledModel, options: dict[str, Any]) -> Any:
+    """The options the middleware built, over the model's parameters (a wrong type is Ollama's 500)."""
+    try:
+        return read_options(model.parameters, options)
+    except OptionError as wrong:
+        raise Refused(500, str(wrong)) from None
+
+
+def _stops(value: Any, *, strict: bool) -> list[str]:
+    """`stop` as a list: a string is one; chat drops non-strings, completions refuses them (400)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and (not strict or all(isinstance(item, str) for item in value)):
+        return [item for item in value if isinstance(item, str)]
+    if strict:
+        raise _Invalid(f"invalid type for 'stop' field: {_go_type_name(value)}")
+    return []
+
+
+def _go_type_name(value: Any) -> str:
+    return {dict: "map[string]interface {}", list: "[]interface {}", bool: "bool", str: "string"}.get(
+        type(value), "float64"
+    )
+
+
+def _middleware_options(data: dict[str, Any], *, strict_stop: bool) -> dict[str, Any]:
+    """The native options the /v1 middleware sets: `max_tokens` is num_predict (`max_completion_tokens` is
+    not read), `stop`, and temperature and top_p 1.0 unless given."""
+    options: dict[str, Any] = {}
+    if data.get("max_tokens") is not None:
+        options["num_predict"] = data["max_tokens"]
+    stops = _stops(data.get("stop"), strict=strict_stop)
+    if stops:
+        options["stop"] = stops
+    options["temperature"] = data["temperature"] if data.get("temperature") is not None else 1.0
+    if data.get("seed") is not None:
+        options["seed"] = data["seed"]
+    options["top_p"] = data["top_p"] if data.get("top_p") is not None else 1.0
+    return options
+
+
+def _chunk(base: dict[str, Any], created: int, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+    frame = base | {"created": created}
+    return frame | {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+def _chat_stream(
+    base: dict[str, Any],
+    generation: Generation,
+    transcript: Transcript,
+    prompt_tokens: int,
+    *,
+    with_usage: bool,
+    role_once: bool,
+) -> Iterator[dict[str, Any]]:
+    first, calls_sent = True, False
+    for token, moment in generation.run(transcript, prompt_tokens):
+        delta: dict[str, Any] = {"role": "assistant"} if first or not role_once else {}
+        first = False
+        if token.kind == "thinking":
+            delta |= {"content": "", "reasoning": token.text}
+        elif token.call is not None:
+            delta |= {"content": "", "tool_calls": shapes.openai_tool_calls([token.call])}
+            calls_sent = True
+        else:
+            delta["content"] = token.text
+        yield _chunk(base, moment.unix_seconds(), delta, None)
+    done = generation.now().unix_seconds()
+    if first:  # nothing was generated: the stream still opens with the role
+        yield _chunk(base, done, {"role": "assistant", "content": ""}, None)
+    reason = "tool_calls" if calls_sent and transcript.done_reason == "stop" else transcript.done_reason
+    yield _chunk(base, done, {}, reason)
     if with_usage:
-        yield base | {"choices": [], "usage": shapes.usage(reply, max(1, len(content) + len(calls)))}
+        yield base | {"created": done, "choices": [], "usage": shapes.usage(prompt_tokens, transcript.eval_count)}
+
+
+def _include_usage(data: dict[str, Any]) -> bool:
+    options = data.get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
 
 
 @openai_routes.route("/chat/completions", methods=["POST"])
@@ -201,28 +311,48 @@ def chat_completions() -> Response:
 
     def handle() -> Response:
         ask, model, data = _chat_ask()
-        state().world.load(model, None)  # /v1 requests cannot set keep_alive
+        generation = _generation(model, _middleware_options(data, strict_stop=False))
         try:
-            ask = replace(ask, format=format_value(ask.format))
-        except InvalidFormat as invalid:
-            raise Refused(500, str(invalid)) from None
-        reply = compose(ask)
-        created = int(state().clock.now().timestamp())
-        base = {"id": shapes.next_id("chatcmpl"), "object": "chat.completion.chunk", "created": created,
+            try:
+                ask = replace(ask, format=format_value(ask.format))
+            except InvalidFormat as invalid:
+                raise Refused(500, str(invalid)) from None
+            messages = [message for message in data["messages"] if isinstance(message, dict)]
+            texts = [_message_text(message)[0] for message in messages]
+            prompt_tokens = count_prompt_tokens(texts, len(messages))
+            prompt_tokens = fitted_prompt(prompt_tokens, generation, shift=True)
+            predict = generation.options.predict
+            transcript = transcribe(
+                scripted_or_default(ask), predict.num_predict, predict.stop, structured=ask.format is not None,
+                context=generation.context,
+            )  # fmt: skip
+        except Exception:
+            generation.close()
+            raise
+        base = {"id": shapes.next_id("chatcmpl"), "object": "chat.completion.chunk", "created": 0,
                 "model": ask.model, "system_fingerprint": "fp_ollama"}  # fmt: skip
         if data.get("stream"):
-            options = data.get("stream_options")
-            with_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-            return shapes.event_stream(_chat_stream(base, reply, ask.format is not None, with_usage))
-        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
-        if reply.thinking:
-            message["reasoning"] = reply.thinking
-        calls = shapes.openai_tool_calls(reply)
+            role_once = has(state().world.release, "openai_role_once")
+            frames = _chat_stream(
+                base, generation, transcript, prompt_tokens, with_usage=_include_usage(data), role_once=role_once
+            )
+            return shapes.event_stream(frames, on_close=generation.close)
+        try:
+            for _ in generation.run(transcript, prompt_tokens):
+                pass
+            created = generation.now().unix_seconds()
+        finally:
+            generation.close()
+        message: dict[str, Any] = {"role": "assistant", "content": transcript.text("content")}
+        if transcript.text("thinking"):
+            message["reasoning"] = transcript.text("thinking")
+        calls = shapes.openai_tool_calls(transcript.tool_calls)
         if calls:
             message["tool_calls"] = calls
-        completion = base | {"object": "chat.completion"}
-        completion["choices"] = [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}]
-        completion["usage"] = shapes.usage(reply, max(1, len(pieces(reply.content)) + len(calls)))
+        reason = "tool_calls" if calls and transcript.done_reason == "stop" else transcript.done_reason
+        completion = base | {"object": "chat.completion", "created": created}
+        completion["choices"] = [{"index": 0, "message": message, "finish_reason": reason}]
+        completion["usage"] = shapes.usage(prompt_tokens, transcript.eval_count)
         return shapes.answer(completion)
 
     return _guarded(handle)
@@ -237,19 +367,47 @@ def completions() -> Response:
 
     def handle() -> Response:
         data = _decoded(
-            "CompletionRequest", {"model": (str, "string"), "prompt": (str, "string"), "stream": (bool, "bool")}
+            "CompletionRequest",
+            {"model": (str, "string"), "prompt": (str, "string"), "stream": (bool, "bool"), "max_tokens": (int, "int")},
         )
         name = str(data.get("model") or "")
         model = _installed(name, f"model '{name}' not found")
         check_capabilities(model, name, "generate", think=None, tools=None, suffix=data.get("suffix"))
-        state().world.load(model, None)
+        generation = _generation(model, _middleware_options(data, strict_stop=True))
         prompt = str(data.get("prompt") or "")
-        reply = compose(ask_for(model, name, prompt, False, 0)) if prompt else Reply(content="")
-        created = int(state().clock.now().timestamp())
+        try:
+            prompt_tokens = fitted_prompt(count_prompt_tokens([prompt]), generation, shift=True) if prompt else 0
+            predict = generation.options.predict
+            asked = ask_for(
+                model, name, prompt, False, 0, user_text=prompt, texts=(prompt,), route=request.path,
+                headers=request_headers(),
+            )  # fmt: skip
+            reply = scripted_or_default(asked) if prompt else Reply(content="")
+            transcript = transcribe(
+                reply, predict.num_predict, predict.stop, structured=False, context=generation.context
+            )
+        except Exception:
+            generation.close()
+            raise
         identity = shapes.next_id("cmpl")
-        finish = "stop" if prompt else "load"
-        generated = max(1, len(pieces(reply.content))) if prompt else 0
+        finish = transcript.done_reason if prompt else "load"
+
+        def frame(created: int, text: str, reason: str | None) -> dict[str, Any]:
+            chunk = {"id": identity, "object": "text_completion", "created": created,
+                     "choices": [{"text": text, "index": 0, "finish_reason": reason}], "model": name,
+                     "system_fingerprint": "fp_ollama"}  # fmt: skip
+            return chunk | (
+                {"usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}} if with_usage else {}
+            )
+
+        counted = transcript.eval_count if prompt else 0
         if not data.get("stream"):
+            try:
+                for _ in generation.run(transcript, prompt_tokens):
+                    pass
+                created = generation.now().unix_seconds()
+            finally:
+                generation.close()
             return shapes.answer(
                 {
                     "id": identity,
@@ -257,30 +415,23 @@ def completions() -> Response:
                     "created": created,
                     "model": name,
                     "system_fingerprint": "fp_ollama",
-                    "choices": [{"text": reply.content, "index": 0, "finish_reason": finish}],
-                    "usage": shapes.usage(reply, generated),
+                    "choices": [{"text": transcript.text("content"), "index": 0, "finish_reason": finish}],
+                    "usage": shapes.usage(prompt_tokens, counted),
                 }  # fmt: skip
             )
-        options = data.get("stream_options")
-        with_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-
-        def chunk(text: str, reason: str | None) -> dict[str, Any]:
-            frame = {"id": identity, "object": "text_completion", "created": created,
-                     "choices": [{"text": text, "index": 0, "finish_reason": reason}], "model": name,
-                     "system_fingerprint": "fp_ollama"}  # fmt: skip
-            return frame | (
-                {"usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}} if with_usage else {}
-            )
+        with_usage = _include_usage(data)
 
         def frames() -> Iterator[dict[str, Any]]:
-            for piece in pieces(reply.content):
-                yield chunk(piece, None)
-            yield chunk("", finish)
+            for token, moment in generation.run(transcript, prompt_tokens):
+                if token.kind == "content":
+                    yield frame(moment.unix_seconds(), token.text, None)
+            done = generation.now().unix_seconds()
+            yield frame(done, "", finish)
             if with_usage:
-                yield {"id": identity, "object": "text_completion", "created": created, "choices": [], "model": name,
-                       "system_fingerprint": "fp_ollama", "usage": shapes.usage(reply, generated)}  # fmt: skip
+                yield {"id": identity, "object": "text_completion", "created": done, "choices": [], "model": name,
+                       "system_fingerprint": "fp_ollama", "usage": shapes.usage(prompt_tokens, counted)}  # fmt: skip
 
-        return shapes.event_stream(frames())
+        return shapes.event_stream(frames(), on_close=generation.close)
 
     return _guarded(handle)
 
@@ -314,11 +465,16 @@ def embeddings() -> Response:
             raise _Invalid(f"Invalid value for 'encoding_format' = {encoding}. Supported values: ['float', 'base64'].")
         name = str(data.get("model") or "")
         model = _installed(name, f'model "{name}" not found, try pulling it first')
-        state().world.load(model, None)
-        if not model.can("embedding"):
-            raise Refused(501, NOT_AN_EMBEDDING_MODEL)
-        dimensions = int(data.get("dimensions") or 0)
-        vectors = [embedding(model, text, dimensions) for text in inputs]
+        generation = _generation(model, {})
+        try:
+            scripted_failure(name, inputs[0])
+            if not model.can("embedding"):
+                raise Refused(501, NOT_AN_EMBEDDING_MODEL)
+            dimensions = int(data.get("dimensions") or 0)
+            vectors = [embedding(model, text, dimensions) for text in inputs]
+            generation.read(sum(tokens(text) for text in inputs))
+        finally:
+            generation.close()
         items = [
             {
                 "object": "embedding",

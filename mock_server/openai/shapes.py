@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from flask import Response
+from werkzeug.wsgi import ClosingIterator
 
-from ..native.completion import Reply
 from ..serving.encoding import go_json
 from ..serving.responses import json_response
 
@@ -41,25 +40,28 @@ def next_id(prefix: str) -> str:
     return f"{prefix}-{next(_ids) % 999}"
 
 
-def usage(reply: Reply, completion_tokens: int) -> dict[str, int]:
-    """Token counts as OpenAI names them."""
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    """Token counts as OpenAI names them (Ollama's prompt_eval_count and eval_count)."""
     return {
-        "prompt_tokens": reply.prompt_tokens,
+        "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
-        "total_tokens": reply.prompt_tokens + completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
     }
 
 
-def openai_tool_calls(reply: Reply) -> list[dict[str, Any]]:
+def openai_tool_calls(calls: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Ollama's tool calls in OpenAI's shape: arguments as a JSON string."""
     return [
         {
             "id": call["id"],
             "index": call["function"]["index"],
             "type": "function",
-            "function": {"name": call["function"]["name"], "arguments": json.dumps(call["function"]["arguments"])},
+            "function": {
+                "name": call["function"]["name"],
+                "arguments": go_json(call["function"]["arguments"]).decode(),
+            },
         }
-        for call in reply.tool_calls
+        for call in calls
     ]
 
 
@@ -70,6 +72,7 @@ def events(chunks: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     yield b"data: [DONE]\n\n"
 
 
-def event_stream(chunks: Iterable[dict[str, Any]]) -> Response:
-    """A `text/event-stream` answer of `chunks`."""
-    return Response(events(chunks), content_type="text/event-stream")
+def event_stream(chunks: Iterable[dict[str, Any]], on_close: Callable[[], None] | None = None) -> Response:
+    """A `text/event-stream` answer of `chunks`; `on_close` runs when the server closes it (sent, cut or unread)."""
+    body = events(chunks)
+    return Response(ClosingIterator(body, on_close) if on_close else body, content_type="text/event-stream")

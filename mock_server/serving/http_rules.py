@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hmac
-import html
 import posixpath
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from flask import Request, Response
@@ -24,6 +24,7 @@ from ollama_contract_kit.openapi.hosts import allowed_origins as allowed_origins
 from ollama_contract_kit.openapi.hosts import is_loopback_bind as is_loopback_bind
 from ollama_contract_kit.openapi.hosts import is_same_origin as is_same_origin
 from ollama_contract_kit.openapi.hosts import origin_allowed as origin_allowed
+from ollama_contract_kit.openapi.releases import Version, has
 
 from .responses import allow_header, empty, error_response
 
@@ -35,8 +36,9 @@ _ALLOW_HEADERS = (
 )
 
 
-def redirect_for_path(request: Request, routed: bool) -> Response | None:
-    """Go's redirects: unclean paths (301, any method) and a trailing slash on a routed path (301/307).
+def redirect_for_path(request: Request, routed: bool, release: Version | None = None) -> Response | None:
+    """Go's redirects: unclean paths (Go's ServeMux, any method: 307 since Go 1.26, 301 before) and a
+    trailing slash on a routed path (gin: 301 for GET, 307 otherwise).
 
     The raw path is judged: Werkzeug's `request.path` folds leading slashes, so `//api/ps` would pass.
     """
@@ -48,7 +50,8 @@ def redirect_for_path(request: Request, routed: bool) -> Response | None:
         cleaned += "/"
     query = ("?" + request.query_string.decode("latin-1")) if request.query_string else ""
     if cleaned != path:
-        return _redirect(request.script_root + cleaned + query, 301, request.method)
+        status = 307 if has(release, "clean_path_307") else 301
+        return _redirect(request.script_root + cleaned + query, status, request.method)
     if routed and path.endswith("/") and path != "/":
         return _redirect(
             request.script_root + path.rstrip("/") + query, 301 if request.method == "GET" else 307, request.method
@@ -67,14 +70,23 @@ def _raw_path(request: Request) -> str:
 
 
 def _redirect(location: str, status: int, method: str) -> Response:
-    """Go's redirect: an HTML link body for GET, no body otherwise."""
+    """Go's `http.Redirect`: an HTML link body for GET, its content type for GET and HEAD, nothing else otherwise."""
     if method == "GET":
-        body = f'<a href="{html.escape(location)}">Moved Permanently</a>.\n\n'.encode()
-        response = Response(body, status=status, content_type="text/html; charset=utf-8")
+        link = f'<a href="{_go_html_escape(location)}">{HTTPStatus(status).phrase}</a>.\n\n'
+        response = Response(link.encode(), status=status, content_type="text/html; charset=utf-8")
     else:
         response = empty(status)
+        if method == "HEAD":
+            response.headers["Content-Type"] = "text/html; charset=utf-8"
     response.headers["Location"] = location
     return response
+
+
+def _go_html_escape(text: str) -> str:
+    """Go's `htmlEscape` (net/http): `&<>"'` as `&amp;` `&lt;` `&gt;` `&#34;` `&#39;`."""
+    for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("'", "&#39;")):
+        text = text.replace(raw, escaped)
+    return text
 
 
 def cors_preflight(origin: str, patterns: tuple[str, ...], methods: Iterable[str]) -> Response:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,14 +16,19 @@ from ollama_contract_kit.openapi.durations import KeepAliveError, parse_keep_ali
 from ollama_contract_kit.openapi.loader import parse_yaml
 from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import NEWEST, OLDEST, parse_version
-from ollama_contract_kit.openapi.timestamps import format_timestamp, parse_timestamp
+from ollama_contract_kit.openapi.timestamps import GoTime
+from ollama_contract_kit.openapi.validation import MAX_PROBLEMS
 
-from .models import Footprint, InstalledModel, RunningModel
+from ..answers.replies import ReplyError, ReplyRule, rules_from_json
+from ..simulation.clock import local_timezone
+from ..simulation.machine import Machine, MachineError, machine_for, machine_from_json
+from .models import Footprint, InstalledModel, RunningModel, RunningSeed
 
 #: The default world shipped inside the package.
 DEFAULT_FIXTURE = "default_world.yaml"
 DEFAULT_VERSION = NEWEST
-DEFAULT_CONTEXT_LENGTH = 4096
+#: Where the blobs live when the world does not say (`OLLAMA_MODELS` of Ollama's Docker image).
+DEFAULT_MODELS_PATH = "/root/.ollama/models"
 
 
 class FixtureError(ValueError):
@@ -32,20 +37,11 @@ class FixtureError(ValueError):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        listed = "\n".join(f"  {problem}" for problem in problems)
+        shown = problems
+        if len(problems) > MAX_PROBLEMS + 1:  # a million wrong entries make a short answer
+            shown = [*problems[:MAX_PROBLEMS], f"and {len(problems) - MAX_PROBLEMS:,} more problems not listed"]
+        listed = "\n".join(f"  {problem}" for problem in shown)
         super().__init__(f"invalid fixture {source}:\n{listed}" if len(problems) > 1 else f"{source}: {problems[0]}")
-
-
-@dataclass(frozen=True)
-class RunningSeed:
-    """A running entry of a fixture, not yet tied to a clock."""
-
-    model: InstalledModel
-    keep_alive_seconds: float | None
-    expires_at: datetime | None
-    size: int | None
-    size_vram: int | None
-    context_length: int | None
 
 
 @dataclass(frozen=True)
@@ -56,6 +52,9 @@ class WorldDocument:
     models: tuple[InstalledModel, ...]
     running: tuple[RunningSeed, ...]
     registry: tuple[InstalledModel, ...] = ()
+    machine: Machine = field(default_factory=Machine)
+    replies: tuple[ReplyRule, ...] = ()
+    models_path: str = DEFAULT_MODELS_PATH
 
 
 def read_fixture_file(path: str | Path) -> WorldDocument:
@@ -121,18 +120,46 @@ def build_world_document(data: Any, source: str, validate_schema: bool = True) -
         problems = [_with_hint(str(problem)) for problem in validator_for("control", "World").problems(data)]
         if problems:
             raise FixtureError(source, problems)
-    models, problems = _installed_models(data["models"], "$.models")
+    try:
+        machine = machine_from_json(data.get("machine"))
+        problems = []
+    except MachineError as error:
+        machine, problems = Machine(), [str(error)]
+    release = parse_version(str(data.get("version", DEFAULT_VERSION)))
+    context = machine.default_context(release)
+    models, model_problems = _installed_models(data["models"], "$.models", context)
     running, running_problems = _running_seeds(data.get("running", []), models)
-    registry, registry_problems = _installed_models(data.get("registry", []), "$.registry")
-    problems += running_problems + registry_problems + version_problems(data.get("version", DEFAULT_VERSION))
+    registry, registry_problems = _installed_models(data.get("registry", []), "$.registry", context)
+    problems += model_problems + running_problems + registry_problems
+    problems += version_problems(data.get("version", DEFAULT_VERSION))
+    try:
+        replies = rules_from_json(data.get("replies", []))
+    except ReplyError as error:
+        replies, problems = (), [*problems, str(error)]
     if problems:
         raise FixtureError(source, problems)
+    if "machine" not in data:
+        # A machine on which the world's figures are true: they were taken at the CPU default context, and
+        # a server that had this many models running let that many stay loaded.
+        machine = machine_for(_stated_vram(models.values(), running), context_length=context)
+        if len(running) > machine.max_loaded(release):
+            machine = replace(machine, settings=replace(machine.settings, max_loaded_models=len(running)))
     return WorldDocument(
         version=data.get("version", DEFAULT_VERSION),
         models=tuple(models.values()),
         running=running,
         registry=tuple(registry.values()),
+        machine=machine,
+        replies=replies,
+        models_path=data.get("models_path", DEFAULT_MODELS_PATH),
     )
+
+
+def _stated_vram(models: Iterable[InstalledModel], running: Iterable[RunningSeed]) -> int:
+    """The VRAM a world's figures say is used: what its running models hold, or its biggest model's."""
+    at_start = sum(seed.size_vram or (seed.model.loaded.size_vram if seed.model.loaded else 0) for seed in running)
+    largest = max((model.loaded.size_vram for model in models if model.loaded), default=0)
+    return max(at_start, largest)
 
 
 def version_problems(version: str, where: str = "$.version") -> list[str]:
@@ -146,11 +173,13 @@ def version_problems(version: str, where: str = "$.version") -> list[str]:
     return []
 
 
-def _installed_models(entries: list[Mapping[str, Any]], where_list: str) -> tuple[dict[str, InstalledModel], list[str]]:
+def _installed_models(
+    entries: list[Mapping[str, Any]], where_list: str, default_context: int
+) -> tuple[dict[str, InstalledModel], list[str]]:
     models: dict[str, InstalledModel] = {}
     first_index: dict[str, int] = {}
     problems: list[str] = []
-    loaded_at = datetime.now().astimezone()
+    installed_at = GoTime(time.time_ns(), local_timezone())
     for index, entry in enumerate(entries):
         where = f"{where_list}[{index}]"
         parsed = parse_model_name(entry["name"])
@@ -163,23 +192,25 @@ def _installed_models(entries: list[Mapping[str, Any]], where_list: str) -> tupl
                 f"(also {where_list}[{first_index[parsed.key]}])"
             )
             continue
-        loaded = entry.get("loaded", {})
-        footprint = Footprint(
-            size=loaded.get("size", entry["size"]),
-            size_vram=loaded.get("size_vram", loaded.get("size", entry["size"])),
-            context_length=loaded.get("context_length", DEFAULT_CONTEXT_LENGTH),
-        )
-        if footprint.size_vram > footprint.size:
-            problems.append(
-                f"{where}.loaded.size_vram: {footprint.size_vram} is more than the loaded size {footprint.size}"
+        loaded = entry.get("loaded")
+        footprint = None
+        if loaded is not None and "size" in loaded:
+            footprint = Footprint(
+                size=loaded["size"],
+                size_vram=loaded.get("size_vram", loaded["size"]),
+                context_length=loaded.get("context_length") or default_context,
             )
+            if footprint.size_vram > footprint.size:
+                problems.append(
+                    f"{where}.loaded.size_vram: {footprint.size_vram} is more than the loaded size {footprint.size}"
+                )
         first_index[parsed.key] = index
         models[parsed.key] = InstalledModel(
             name=parsed.display_shortest(),
             digest=entry["digest"],
             size=entry["size"],
             details=dict(entry["details"]),
-            modified_at=parse_timestamp(entry["modified_at"]) if "modified_at" in entry else loaded_at,
+            modified_at=GoTime.parse(entry["modified_at"]) if "modified_at" in entry else installed_at,
             loaded=footprint,
             capabilities=tuple(entry.get("capabilities", ("completion",))),
             model_info=entry.get("model_info"),
@@ -188,6 +219,10 @@ def _installed_models(entries: list[Mapping[str, Any]], where_list: str) -> tupl
             license=entry.get("license", ""),
             parameters=dict(entry.get("parameters", {})),
             messages=tuple(dict(message) for message in entry.get("messages", ())),
+            weights=entry.get("weights", ""),
+            projector=entry.get("projector"),
+            tensors=tuple(dict(tensor) for tensor in entry["tensors"]) if "tensors" in entry else None,
+            projector_info=entry.get("projector_info"),
         )
     return models, problems
 
@@ -214,16 +249,15 @@ def _running_seeds(
         except KeepAliveError as error:
             problems.append(f"{where}.keep_alive: {error}")
             continue
-        size = entry.get("size", model.loaded.size)
-        size_vram = entry.get("size_vram", min(model.loaded.size_vram, size))
-        if size_vram > size:
+        size, size_vram = entry.get("size"), entry.get("size_vram")
+        if size is not None and size_vram is not None and size_vram > size:
             problems.append(f"{where}.size_vram: {size_vram} is more than the loaded size {size}")
             continue
         seeds.append(
             RunningSeed(
                 model=model,
                 keep_alive_seconds=keep_alive,
-                expires_at=parse_timestamp(entry["expires_at"]) if "expires_at" in entry else None,
+                expires_at=GoTime.parse(entry["expires_at"]) if "expires_at" in entry else None,
                 size=entry.get("size"),
                 size_vram=entry.get("size_vram"),
                 context_length=entry.get("context_length"),
@@ -236,17 +270,18 @@ def installed_to_fixture(model: InstalledModel) -> dict[str, Any]:
     """One installed (or upstream) model as a fixture entry; show fields only where set."""
     entry: dict[str, Any] = {
         "name": model.display_name,
-        "modified_at": format_timestamp(model.modified_at),
+        "modified_at": model.modified_at.format(),
         "size": model.size,
         "digest": model.digest,
         "details": dict(model.details),
         "capabilities": list(model.capabilities),
-        "loaded": {
+    }
+    if model.loaded is not None:
+        entry["loaded"] = {
             "size": model.loaded.size,
             "size_vram": model.loaded.size_vram,
             "context_length": model.loaded.context_length,
-        },
-    }
+        }
     optional = {
         "model_info": dict(model.model_info) if model.model_info else None,
         "template": model.template,
@@ -254,6 +289,10 @@ def installed_to_fixture(model: InstalledModel) -> dict[str, Any]:
         "license": model.license,
         "parameters": dict(model.parameters),
         "messages": [dict(message) for message in model.messages],
+        "weights": model.weights,
+        "projector": model.projector,
+        "tensors": [dict(tensor) for tensor in model.tensors] if model.tensors is not None else None,
+        "projector_info": dict(model.projector_info) if model.projector_info else None,
     }
     return entry | {key: value for key, value in optional.items() if value}
 
@@ -262,7 +301,7 @@ def running_to_fixture(running: RunningModel) -> dict[str, Any]:
     """One running model as a fixture entry, with its absolute `expires_at`."""
     return {
         "model": running.model.display_name,
-        "expires_at": format_timestamp(running.expires_at),
+        "expires_at": running.expires_at.format(),
         "size": running.size,
         "size_vram": running.size_vram,
         "context_length": running.context_length,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from ollama_contract_kit.openapi.names import ModelName, parse_model_name
+from ollama_contract_kit.openapi.timestamps import GoTime
 
 #: The six `details` fields `/api/ps` shows, in the real server's order.
 PS_DETAIL_FIELDS = ("parent_model", "format", "family", "families", "parameter_size", "quantization_level")
@@ -15,7 +15,7 @@ PS_DETAIL_FIELDS = ("parent_model", "format", "family", "families", "parameter_s
 
 @dataclass(frozen=True)
 class Footprint:
-    """What a model takes in memory once loaded."""
+    """What a model takes in memory once loaded with the default options, as a server reported it."""
 
     size: int
     size_vram: int
@@ -30,8 +30,9 @@ class InstalledModel:
     digest: str
     size: int
     details: Mapping[str, Any]
-    modified_at: datetime
-    loaded: Footprint
+    modified_at: GoTime
+    #: The loaded footprint a fixture states (authoritative at its context); None: estimated from the model.
+    loaded: Footprint | None
     capabilities: tuple[str, ...] = ("completion",)
     #: What `/api/show` tells beyond `/api/tags`; None or empty means derived from the rest.
     model_info: Mapping[str, Any] | None = None
@@ -40,6 +41,12 @@ class InstalledModel:
     license: str = ""
     parameters: Mapping[str, Any] = field(default_factory=dict)
     messages: tuple[Mapping[str, str], ...] = ()
+    #: The digest of the weights blob; empty: the model's own (a model created FROM another shares its).
+    weights: str = ""
+    #: Recorded blobs and `/api/show` facts; None means derived (see `card` and `gguf`).
+    projector: str | None = None
+    tensors: tuple[Mapping[str, Any], ...] | None = None
+    projector_info: Mapping[str, Any] | None = None
 
     def can(self, capability: str) -> bool:
         """True when the model has `capability` (`completion`, `tools`, `thinking`, `vision`, `embedding`, ...)."""
@@ -69,7 +76,7 @@ class RunningModel:
     """A loaded model: its footprint, its keep-alive and when it expires."""
 
     model: InstalledModel
-    expires_at: datetime
+    expires_at: GoTime
     keep_alive_seconds: float
     size: int
     size_vram: int
@@ -77,6 +84,18 @@ class RunningModel:
     unload_delay_seconds: float = 0.0
 
     @property
-    def listed_until(self) -> datetime:
+    def listed_until(self) -> GoTime:
         """When it leaves `/api/ps`: its expiry plus the time the runner takes to stop."""
-        return self.expires_at + timedelta(seconds=self.unload_delay_seconds)
+        return self.expires_at.plus(self.unload_delay_seconds)
+
+
+@dataclass(frozen=True)
+class RunningSeed:
+    """A model a world starts with running: its keep-alive or expiry, and any sizes the fixture states."""
+
+    model: InstalledModel
+    keep_alive_seconds: float | None
+    expires_at: GoTime | None
+    size: int | None
+    size_vram: int | None
+    context_length: int | None

@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: mock test lint typecheck bench fuzz clients heavy clean
+.PHONY: mock test check lint typecheck bench fuzz clients heavy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,16 @@ $(STAMP): pyproject.toml
 mock: $(STAMP) ## serve the mock on 127.0.0.1:11434 (pass options with ARGS="--port 11500")
 	$(BIN)/ollama-mock $(ARGS)
 
+# One worker per core; tests that must share one process (the verify self-test's score) form a group.
+XDIST := -n auto --dist loadgroup
+
+# The kit's own tests check the in-process mock unless ARGS says otherwise (--ollama-url): a shell's
+# OLLAMA_HOST (often 0.0.0.0, set for `ollama serve`) is not a request to check that server.
 test: $(STAMP) ## the whole test suite, lint and type checks included
-	$(BIN)/python -m pytest $(ARGS)
+	env -u OLLAMA_HOST -u OLLAMA_URL $(BIN)/python -m pytest $(XDIST) $(ARGS)
+
+check: $(STAMP) lint ## the fast inner loop: ruff, mypy and the tests not marked slow (well under a minute)
+	env -u OLLAMA_HOST -u OLLAMA_URL $(BIN)/python -m pytest $(XDIST) -q -m 'not slow and not clients and not heavy' $(ARGS)
 
 lint: $(STAMP) typecheck
 	$(BIN)/ruff check .
@@ -33,9 +41,9 @@ typecheck: $(STAMP)
 bench: $(STAMP) ## figures: the mock against Prism with wrk (installs wrk and Prism when it can)
 	$(BIN)/python bench/run.py $(ARGS)
 
-fuzz: $(STAMP) ## long Schemathesis runs over both documents and the contract suite
-	OLLAMA_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest tests/test_fuzz_mock.py tests/test_contract_suite.py \
-		--contract-max-examples 1000 $(ARGS)
+fuzz: $(STAMP) ## long Schemathesis runs: both documents, the contract suite, and the README's raw commands as written
+	OLLAMA_FUZZ_EXAMPLES=2000 OLLAMA_RAW_EXAMPLES=readme $(BIN)/python -m pytest $(XDIST) tests/test_fuzz_mock.py \
+		tests/test_contract_suite.py tests/test_schemathesis_config.py --contract-max-examples 1000 $(ARGS)
 
 heavy: $(STAMP) ## the long variants left out of `make test` (another signal, another environment)
 	$(BIN)/python -m pytest -m heavy $(ARGS)

@@ -1,7 +1,9 @@
-"""What hostile or huge input costs the mock: a 1 MB keep_alive refused, a 2,000-model world replaced.
+"""What hostile or huge input costs the mock: a 1 MB keep_alive refused, a 2,000-model world replaced, a
+world of a million non-objects refused, lone surrogates read as U+FFFD.
 
-Both were quadratic once (8 s and 3.7 s); `make bench` prints these figures beside the load figures.
-Only loopback addresses are used; nothing is asserted.
+The first two were quadratic once (8 s and 3.7 s), the third took 3.6 GB, the last answered 500;
+`make bench` prints these figures beside the load figures. Only loopback addresses are used; nothing
+is asserted.
 """
 
 from __future__ import annotations
@@ -63,6 +65,23 @@ def measure_input_costs(url: str, tries: int = 3) -> list[Cost]:
             tries,
         ),
     ]
+    non_objects = b'{"models":[' + b",".join([b"1"] * 1_000_000) + b"]}"
+    costs.append(
+        _measure(
+            "PUT /_mock/world, 1,000,000 non-objects",
+            urllib.request.Request(url + "/_mock/world", non_objects, json_type, method="PUT"),
+            tries,
+        )
+    )
+    lone_surrogates = {
+        "POST /api/generate, keep_alive \\ud800": ("/api/generate", b'{"model":"mistral:7b","keep_alive":"\\ud800"}'),
+        "POST /v1/chat/completions, \\ud800 said": (
+            "/v1/chat/completions",
+            b'{"model":"mistral:7b","messages":[{"role":"user","content":"a\\ud800b"}]}',
+        ),
+    }
+    for name, (path, body) in lone_surrogates.items():
+        costs.append(_measure(name, urllib.request.Request(url + path, body, json_type, method="POST"), tries))
     for models in (2000, 10_000):
         costs.append(
             _measure(

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from input_costs import measure_input_costs, print_costs
+from proxies import measure_proxies, print_proxies
 from scheduler_costs import INSTANT, measure_scheduler, print_scheduler_cost, scheduler_world
 from worlds import running_world
 
@@ -110,9 +111,11 @@ def peak_rss_mb(root: int) -> float:
     return max(memory_mb(root, "VmHWM"), default=0.0)
 
 
-def wrk(url: str, seconds: int, connections: int) -> tuple[float, float, float]:
+def wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> tuple[float, float, float]:
+    """Requests/s, p50 and p99 (ms) of `url` under wrk (`script`: a Lua file that shapes the request)."""
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        command + (["-s", str(script)] if script else []),
         capture_output=True,
         text=True,
         check=True,
@@ -260,18 +263,15 @@ def main() -> int:
             process.terminate()
             process.wait(timeout=10)
             process, _, _ = start(mock_command(port, one, "granian"), f"http://127.0.0.1:{port}/api/ps")
-            proxy_port = free_port()
-            proxy = [str(Path(sys.executable).with_name("ollama-contract")), "proxy", "--quiet"]
-            proxy += ["--upstream", f"http://127.0.0.1:{port}", "--port", str(proxy_port)]
-            results.append(
-                measure(
-                    "ollama-contract proxy -> the granian mock",
-                    proxy,
-                    proxy_port,
-                    arguments.seconds,
-                    arguments.connections,
-                    1,
-                )
+            proxied = measure_proxies(
+                port,
+                arguments.seconds,
+                Path(folder),
+                PRISM if prism_available else None,
+                start,
+                stop,
+                wrk,
+                free_port,
             )
         finally:
             stop(process)
@@ -312,12 +312,17 @@ def main() -> int:
         f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {arguments.connections} connections, "
         f"{arguments.seconds} s per run; start-up: median and worst of {arguments.starts} starts"
     )
+    print_proxies(proxied)
     print("\nthe scheduler (granian, instant loads):")
     print_scheduler_cost(scheduling)
     print("\nhostile and huge input (granian; median and worst of 3):")
     print_costs(costs)
     if arguments.json:
-        figures = {"servers": [asdict(item) for item in results], "inputs": [asdict(cost) for cost in costs]}
+        figures = {
+            "servers": [asdict(item) for item in results],
+            "proxies": [asdict(item) for item in proxied],
+            "inputs": [asdict(cost) for cost in costs],
+        }
         arguments.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 

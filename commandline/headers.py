@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from urllib.parse import unquote_plus
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 #: A header or query parameter whose name holds one of these carries a credential (`X-Auth`, `api_key`, `sig`).
 _SECRET_WORDS = ("auth", "cookie", "token", "secret", "key", "pass", "session", "sig", "credential", "jwt")
+_CURL_HEADER = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[ \t]*\S")
 _QUERY_PARAMETER = re.compile(r"([?&;])([^=&;#]*)=([^&;#]*)")
 _AUTH_SCHEME = re.compile(r"^(Bearer|Basic|Digest|Token|Bot|ApiKey)\s+", re.IGNORECASE)
 MASK = "***"
@@ -54,16 +56,116 @@ def mask_query(target: str) -> str:
     return path + _QUERY_PARAMETER.sub(masked, "?" + query)
 
 
-def mask_secret(text: str, secret: str | None) -> str:
-    """`text` with every occurrence of `secret` (a configured token) masked."""
-    return text.replace(secret, MASK) if secret else text
+def mask_secret(text: str, secret: str | None, *, cut: bool = False) -> str:
+    """`text` with every occurrence of `secret` (a configured token) masked, however it is spelled: each
+    character as itself, percent-encoded (either case) or as a JSON escape. When `text` was `cut` short,
+    a beginning of the secret at its very end is masked too."""
+    if not secret:
+        return text
+    # The cut first, then spelled ways, then the plain secret: a secret may end where an escape of its
+    # last character begins (`\\u005c`), which would otherwise be matched short and left half shown.
+    if cut:
+        text = _masked_at_the_cut(text, secret)
+    if any(marker in text for marker in ("%", "\\", "+")):
+        text = _masked_spellings(text, secret)
+    return text.replace(secret, MASK)
+
+
+def _masked_spellings(text: str, secret: str) -> str:
+    """`text` with each spelling of `secret` masked, each as long as it can be read (`\\\\u0075` is a
+    backslash and an escaped `u`, not the short escape of a backslash and a `u`)."""
+    pattern, kept, position = _secret_pattern(secret), [], 0
+    while (found := pattern.search(text, position)) is not None:
+        end = _longest_spelling_end(text, found.start(), secret)
+        kept += [text[position : found.start()], MASK]
+        position = max(end, found.end())
+    return "".join(kept) + text[position:]
+
+
+def _longest_spelling_end(text: str, start: int, secret: str) -> int:
+    """Where the longest spelling of `secret` that begins at `start` ends (one is known to)."""
+    longest, pending = start, [(start, 0)]
+    while pending:
+        at, index = pending.pop()
+        if index == len(secret):
+            longest = max(longest, at)
+            continue
+        for spelled, any_case in _spellings(secret[index]):
+            piece = text[at : at + len(spelled)]
+            if (piece.lower() == spelled.lower()) if any_case else piece == spelled:
+                pending.append((at + len(spelled), index + 1))
+    return longest
+
+
+#: Characters one character's spelling takes at most (`\\ud83d\\ude00`, `%f0%9f%98%80`).
+_LONGEST_SPELLING = 12
+
+
+def _masked_at_the_cut(text: str, secret: str) -> str:
+    """`text` with the longest tail that begins some spelling of `secret` masked."""
+    for start in range(max(0, len(text) - _LONGEST_SPELLING * len(secret)), len(text)):
+        if _begins_spelling(text[start:], secret):
+            return text[:start] + MASK
+    return text
+
+
+#: One way a character may be written: the text, and whether its letters may be of either case (hex digits).
+_Spelling = tuple[str, bool]
+
+
+@functools.lru_cache(maxsize=256)
+def _spellings(character: str) -> tuple[_Spelling, ...]:
+    """The ways one character of a secret may be written: itself, percent-encoded, or as a JSON escape."""
+    units = character.encode("utf-16-be")
+    json_escape = "".join(f"\\u{int.from_bytes(units[at : at + 2], 'big'):04x}" for at in range(0, len(units), 2))
+    spellings: list[_Spelling] = [(character, False), ("".join(f"%{byte:02x}" for byte in character.encode()), True)]
+    spellings.append((json_escape, True))
+    if character in '"\\/':
+        spellings.append(("\\" + character, False))  # JSON's short escapes
+    if character == " ":
+        spellings.append(("+", False))  # a form-encoded space
+    return tuple(spellings)
+
+
+def _spelling_pattern(spelling: _Spelling) -> str:
+    text, any_case = spelling
+    return f"(?i:{re.escape(text)})" if any_case else re.escape(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _secret_pattern(secret: str) -> re.Pattern[str]:
+    """`secret` spelled any way, character by character."""
+    return re.compile("".join(f"(?:{'|'.join(map(_spelling_pattern, _spellings(char)))})" for char in secret))
+
+
+def _begins_spelling(tail: str, secret: str) -> bool:
+    """True when `tail` is how some spelling of `secret` begins (it may end inside one character's spelling)."""
+    pending = [(0, 0)]  # (where in tail, which character of secret)
+    while pending:
+        at, index = pending.pop()
+        if index == len(secret):
+            continue
+        for text, any_case in _spellings(secret[index]):
+            piece = tail[at : at + len(text)]
+            if text.lower().startswith(piece.lower()) if any_case else text.startswith(piece):
+                if at + len(text) >= len(tail):
+                    return True
+                pending.append((at + len(text), index + 1))
+    return False
+
+
+#: A bare token shorter than this is not masked on its own (it would mask ordinary words).
+_SHORTEST_MASKED_TOKEN = 4
 
 
 def mask_text(text: str, headers: Mapping[str, str]) -> str:
-    """`text` with every secret header value of `headers` replaced by the mask."""
+    """`text` with every secret header value of `headers` masked, and its bare token too (`Bearer X`: `X`)."""
     for name, value in headers.items():
         if is_secret_header(name) and value:
             text = text.replace(value, mask_value(value))
+            token = _AUTH_SCHEME.sub("", value).strip()
+            if token != value and len(token) >= _SHORTEST_MASKED_TOKEN:
+                text = text.replace(token, MASK)
     return text
 
 
@@ -112,6 +214,9 @@ def parse_headers(source: Mapping[str, Any] | str | None, origin: str = "headers
         quoted = text[0] in "'\""
         return _from_mapping(_decode_object(text.strip("'\"") if quoted else text, origin), origin)
     path = Path(text).expanduser()
+    if not path.is_file() and _CURL_HEADER.match(text):
+        name, _, value = text.partition(":")  # curl's form: `Authorization: Bearer x`
+        return _from_mapping({name: value.strip()}, origin)
     if not path.is_file():
         shown = "" if is_probably_secret(text) else f": {text[:80]!r}"
         raise InvalidHeaders(f"{origin}: neither a JSON object nor an existing file{shown}")

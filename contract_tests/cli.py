@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -18,9 +20,12 @@ from ollama_contract_kit.commandline.headers import parse_headers
 from ollama_contract_kit.openapi import spec_path
 
 from .defaults import LIVE_REQUESTS_PER_SECOND, TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS, VERIFY_MAX_EXAMPLES
+from .location import LocationError, server_location
 
 if TYPE_CHECKING:
+    from .proxy import ProxySettings
     from .report import Verification
+    from .traffic import TrafficJudge
 
 EXIT_CODES = """exit codes:
   0  the server conforms
@@ -30,9 +35,10 @@ EXIT_CODES = """exit codes:
   130  interrupted (Ctrl-C, SIGTERM): the server was restored; reports say INTERRUPTED"""
 PROXY_EXIT_CODES = """exit codes (on SIGINT/SIGTERM, after the summary and the reports):
   0  the server broke no rule in the traffic seen (the app's own mistakes do not count)
-  1  the server broke a rule (each violation was printed as it happened)
+  1  the server broke a rule, or an answer did not arrive whole (each was printed as it happened)
   2  usage error (bad argument, headers, URL, a report path that cannot be written, a port in use)
-  3  the upstream is unreachable at start"""
+  3  the upstream is unreachable at start (reports say NOT CHECKED)
+  130  interrupted before serving (reports say INTERRUPTED)"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    verify.add_argument("--url", required=True, help="the server, may include a path prefix (https://host/ollama)")
+    verify.add_argument(
+        "--url",
+        help="the server, may include a path prefix (https://host/ollama); default $OLLAMA_HOST (or $OLLAMA_URL)",
+    )
     verify.add_argument(
         "--headers",
         help="extra headers: JSON, a .json file, or quoted pseudo-JSON (default $OLLAMA_HEADERS; values never shown)",
@@ -79,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=TIMEOUT_SECONDS,
         help=f"seconds to wait for each answer (default {TIMEOUT_SECONDS:g})",
     )
+    verify.add_argument(
+        "--wait",
+        type=seconds(allow_zero=True),
+        default=0.0,
+        metavar="SECONDS",
+        help="give a server that does not answer yet (one starting in the background) this long (default 0)",
+    )
     proxy = commands.add_parser(
         "proxy",
         help="a transparent proxy in front of a server, judging the traffic your app sends it",
@@ -93,7 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     proxy.add_argument("--port", type=whole_number(0, 65535), default=11435, help="port (default 11435)")
     proxy.add_argument(
         "--headers",
-        help="headers added upstream: JSON, a .json file, or quoted pseudo-JSON (default $OLLAMA_HEADERS)",
+        help="headers added upstream: JSON, a .json file, quoted pseudo-JSON or 'Name: value' "
+        "(default $OLLAMA_HEADERS); never added to a request the proxy refuses",
+    )
+    proxy.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also let in requests whose Host is NAME (port aside), as for a local alias; repeatable. "
+        "On loopback the proxy refuses any other Host that Ollama would (DNS rebinding)",
     )
     proxy.add_argument(
         "--grace",
@@ -108,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     which = spec.add_mutually_exclusive_group()
     which.add_argument("--control", action="store_true", help="the mock's control API instead of Ollama's API")
     which.add_argument("--openai", action="store_true", help="Ollama's OpenAI-compatible layer (/v1)")
+    which.add_argument(
+        "--schemathesis-config",
+        action="store_true",
+        help="the schemathesis.toml that tells Schemathesis what Ollama answers (for `schemathesis --config-file`)",
+    )
     return parser
 
 
@@ -121,13 +151,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "or spec (print the contract's path)"
         )
     if arguments.command == "spec":
-        print(spec_path("control" if arguments.control else "openai" if arguments.openai else "ollama"))
+        if arguments.schemathesis_config:
+            print(Path(__file__).with_name("schemathesis.toml"))
+        else:
+            print(spec_path("control" if arguments.control else "openai" if arguments.openai else "ollama"))
         return 0
-    option = "--url" if arguments.command == "verify" else "--upstream"
     try:
-        url = base_url(arguments.url if arguments.command == "verify" else arguments.upstream)
-    except InvalidURL as error:
-        parser.exit(2, f"ollama-contract: {option}: {error}\n")
+        url = _server_url(arguments)
+    except (InvalidURL, LocationError) as error:
+        parser.exit(2, f"ollama-contract: {error}\n")
+    if url is None:
+        parser.exit(2, "ollama-contract: verify: which server? give --url URL, or set OLLAMA_HOST\n")
     try:
         if arguments.headers is not None:
             headers = parse_headers(arguments.headers, "--headers")
@@ -139,59 +173,114 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = check_writable(path) if path is not None else None
         if problem is not None:
             parser.exit(2, f"ollama-contract: {option}: {problem}\n")
-    # Hypothesis caches data under ./.hypothesis by default: keep the user's folder clean.
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ollama-contract-kit" / "hypothesis"
-    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache))
     if arguments.command == "proxy":
         return _proxy(arguments, url, headers)
     return run_command("ollama-contract", lambda: _verify(arguments, url, headers))
 
 
+def _server_url(arguments: argparse.Namespace) -> str | None:
+    """`--upstream` for the proxy; for verify `--url`, else `OLLAMA_HOST` (or `OLLAMA_URL`)."""
+    if arguments.command == "proxy":
+        try:
+            return base_url(arguments.upstream)
+        except InvalidURL as error:
+            raise InvalidURL(f"--upstream: {error}") from None
+    location = server_location(arguments.url, "--url", os.environ)
+    return location.url if location is not None else None
+
+
 def _proxy(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> int:
     from ollama_contract_kit.openapi.releases import parse_version
 
-    from .proxy import ProxyError, ProxySettings, serve_proxy, upstream_version, verification_of
-    from .report import render_result
+    from .proxy import ProxyError, ProxySettings, listen, serve_proxy, upstream_version
     from .traffic import TrafficJudge
 
-    settings = ProxySettings(upstream=url, headers=headers, quiet=arguments.quiet)
+    for stream in (sys.stdout, sys.stderr):  # an odd byte in a model name must not cost the summary
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    settings = ProxySettings(url, headers, quiet=arguments.quiet, allowed_hosts=tuple(arguments.allow_host))
     started = time.monotonic()
+    judge = TrafficJudge(None, arguments.grace)
     stop_on_signals()
     try:
+        sock = listen(arguments.host, arguments.port)
         version = upstream_version(settings)
+        judge.version = parse_version(version) if version else None
+        print(f"ollama-contract proxy: upstream Ollama {version or '(version unknown: newest rules)'}", flush=True)
     except ProxyError as error:
-        print(f"ollama-contract proxy: {error}", file=sys.stderr)
+        print(f"ollama-contract proxy: {settings.mask(str(error))}", file=sys.stderr)
+        if error.exit_code == 3:
+            _proxy_reports(arguments, settings, judge, None, started, not_checked=str(error))
         return error.exit_code
     except KeyboardInterrupt:
         print("ollama-contract proxy: interrupted", file=sys.stderr)
+        _proxy_reports(arguments, settings, judge, None, started, interrupted="the start (contacting the upstream)")
         return INTERRUPTED
-    judge = TrafficJudge(parse_version(version) if version else None, arguments.grace)
-    print(f"ollama-contract proxy: upstream Ollama {version or '(version unknown: newest rules)'}", flush=True)
     try:
-        serve_proxy(settings, arguments.host, arguments.port, judge)
-    except ProxyError as error:
-        print(f"ollama-contract proxy: {error}", file=sys.stderr)
-        return error.exit_code
+        serve_proxy(settings, sock, judge)
     except KeyboardInterrupt:
-        pass
-    verification = verification_of(judge, url, version, time.monotonic() - started)
+        pass  # a signal between two handlers: the summary follows all the same
+    except Exception as error:  # never lose the verdict to a bug: say it, then summarise what was seen
+        print(f"ollama-contract proxy: stopped by an internal error: {type(error).__name__}: {error}", file=sys.stderr)
+    finally:
+        sock.close()
+    return _proxy_summary(arguments, settings, judge, version, started)
+
+
+def _proxy_summary(
+    arguments: argparse.Namespace, settings: ProxySettings, judge: TrafficJudge, version: str | None, started: float
+) -> int:
+    from ollama_contract_kit.commandline.console import Console
+
+    from .report import render_result
+
+    for number in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the reports short
+        signal.signal(number, signal.SIG_IGN)
+    console = Console(settings.out)
+    verification = _proxy_reports(arguments, settings, judge, version, started)
     server = [v for v in judge.tally.violations if v.side == "server"]
     app = [v for v in judge.tally.violations if v.side == "app"]
-    print(
+    faults = len(judge.tally.faults)
+    console.line(
         f"\nollama-contract proxy: stopped after {judge.tally.exchanges} exchanges; "
-        f"{len(server)} broken rules by the server, {len(app)} mistakes by the app",
-        flush=True,
+        f"{len(server)} broken rules by the server, {len(app)} mistakes by the app, "
+        f"{faults} answers the upstream broke off or never gave"
     )
     for result in verification.results:
-        print("\n".join(render_result(result)))
-    print("DOES NOT CONFORM" if server else "CONFORMS (in the traffic seen)", flush=True)
+        console.line("\n".join(render_result(result)))
+    failed = bool(server) or faults > 0
+    console.line("DOES NOT CONFORM" if failed else "CONFORMS (in the traffic seen)")
+    return 1 if failed else 0
+
+
+def _proxy_reports(
+    arguments: argparse.Namespace,
+    settings: ProxySettings,
+    judge: TrafficJudge,
+    version: str | None,
+    started: float,
+    interrupted: str | None = None,
+    not_checked: str | None = None,
+) -> Verification:
+    from .proxy import verification_of
+
+    verification = verification_of(settings, judge, version, time.monotonic() - started)
+    if interrupted is not None or not_checked is not None:
+        masked = settings.mask(not_checked) if not_checked is not None else None
+        verification = dataclasses.replace(verification, interrupted=interrupted, not_checked=masked)
     _write_reports(arguments, verification)
-    return 1 if server else 0
+    return verification
 
 
 def _verify(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> int:
+    from hypothesis.configuration import set_hypothesis_home_dir
+
     from .progress import ConsoleProgress
-    from .verify import Unreachable, verify
+    from .runner import Unreachable, verify
+
+    # Hypothesis keeps a cache in ./.hypothesis by default: this command leaves the user's folder clean.
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ollama-contract-kit" / "hypothesis"
+    set_hypothesis_home_dir(cache)
 
     progress = ConsoleProgress()
     started = time.monotonic()
@@ -204,6 +293,7 @@ def _verify(arguments: argparse.Namespace, url: str, headers: dict[str, str]) ->
             grace_seconds=arguments.grace,
             timeout=arguments.timeout,
             max_rate=arguments.max_rate,
+            wait=arguments.wait,
             progress=progress,
         )
     except Unreachable as error:

@@ -6,5 +6,7 @@ TIMEOUT_SECONDS = 15.0
 UNLOAD_GRACE_SECONDS = 15.0
 #: Hypothesis examples per operation in `ollama-contract verify`.
 VERIFY_MAX_EXAMPLES = 10
+#: Hypothesis examples per operation in the pytest suite.
+SUITE_MAX_EXAMPLES = 25
 #: By default at most this many requests per second reach a live server: verification never floods.
 LIVE_REQUESTS_PER_SECOND = 20.0

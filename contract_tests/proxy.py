@@ -1,178 +1,55 @@
-"""`ollama-contract proxy`: a transparent reverse proxy that judges the traffic an app already sends.
+"""`ollama-contract proxy`: a reverse proxy that judges the traffic an app already sends.
 
-Every request is forwarded unchanged (method, path, query, headers, body) to the upstream, below its
-path prefix, with the configured headers added; answers stream back as they arrive (NDJSON and SSE
-chunk by chunk). Each exchange is judged once it is complete (traffic.TrafficJudge), and each
-violation printed as one line. The proxy's only own request is one `GET /api/version` at start.
+It listens first (a busy port is said before anything is sent), asks the upstream its version once,
+then serves on one asyncio loop (aiohttp both ways, uvloop where installed): Ollama's Host and Origin
+rules at the door (request_guard), every other request forwarded unchanged with `Host` kept and the
+configured headers added, answers streamed back, each exchange judged (forwarding, traffic).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 import requests
-import urllib3
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from ollama_contract_kit.client.api import transport_failure_reason
+from ollama_contract_kit.commandline.console import Console
 from ollama_contract_kit.commandline.headers import mask_text
+from ollama_contract_kit.openapi.hosts import MISSING_HOST, bad_request_text, is_loopback_bind
 
+from .forwarding import ConnectionCut, Forwarder, refusal_answer
 from .report import CheckResult, Verification
-from .traffic import Exchange, TrafficJudge
+from .request_guard import Refusal, RequestGuard
+from .traffic import TrafficJudge, printable
+from .upstream import CONNECT_TIMEOUT
 
-#: Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), and Host (set for the upstream).
-_HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-}
-#: How much of an answer is kept for judging (the app gets all of it).
-JUDGED_BYTES = 16 * 1024 * 1024
-#: Request bodies up to this size are read and judged; larger ones (blob uploads) stream through unread.
-JUDGED_REQUEST_BYTES = 1024 * 1024
-#: Seconds to wait for the upstream to accept a connection, and between two chunks of an answer.
-CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 600.0
-_TIMEOUT = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
-#: Requests served at once (a streamed generate holds one for its whole answer).
-THREADS = 16
+#: Seconds in-flight exchanges get to finish after SIGINT/SIGTERM before their connections are closed.
+STOP_SECONDS = 2.0
+_SHOWN_PER_RESULT = 10
 
 
 @dataclass
 class ProxySettings:
-    """Where to forward, what to add, and where to say what was found."""
+    """Where to forward, what to add, which extra hosts to let in, and where to say what was found."""
 
     upstream: str  # base URL, prefix included, no trailing slash
     headers: dict[str, str]
     out: TextIO = sys.stdout
     quiet: bool = False
+    allowed_hosts: tuple[str, ...] = ()
 
-
-def _request_headers(environ: dict[str, Any], added: dict[str, str]) -> dict[str, str]:
-    headers = {
-        key[5:].replace("_", "-").title(): value
-        for key, value in environ.items()
-        if key.startswith("HTTP_") and key[5:].replace("_", "-").lower() not in _HOP_BY_HOP
-    }
-    for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
-        if environ.get(key):
-            headers[name] = environ[key]
-    return headers | added
-
-
-def _target(environ: dict[str, Any]) -> tuple[str, str]:
-    """The path as the client sent it (raw, undecoded) and the query string."""
-    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO", "/")
-    if "://" in raw.split("?", 1)[0]:  # absolute-form target: keep its path only
-        raw = "/" + raw.split("://", 1)[1].partition("/")[2]
-    path, _, query = raw.partition("?")
-    return path or "/", query
-
-
-class ProxyApp:
-    """The WSGI app: forward, stream back, judge."""
-
-    def __init__(self, settings: ProxySettings, judge: TrafficJudge) -> None:
-        self.settings = settings
-        self.judge = judge
-        # urllib3 directly (requests' own transport): a thread-safe pool, without requests' per-call cost.
-        self._pool = urllib3.connection_from_url(
-            settings.upstream, maxsize=THREADS, block=False, retries=False, timeout=_TIMEOUT
-        )
-        self._prefix = urllib3.util.parse_url(settings.upstream).path or ""
-        self._print_lock = threading.Lock()
-
-    def say(self, line: str) -> None:
-        """Print one line (secrets of the configured headers masked)."""
-        with self._print_lock:
-            print(mask_text(line, self.settings.headers), file=self.settings.out, flush=True)
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        started = time.monotonic()
-        method = environ["REQUEST_METHOD"]
-        path, query = _target(environ)
-        length = environ.get("CONTENT_LENGTH") or "0"
-        declared = int(length) if length.isdigit() else 0
-        body = environ["wsgi.input"].read(declared) if 0 < declared <= JUDGED_REQUEST_BYTES else b""
-        try:
-            upstream = self._pool.urlopen(
-                method,
-                self._prefix + path + (f"?{query}" if query else ""),
-                body=environ["wsgi.input"] if declared > JUDGED_REQUEST_BYTES else body or None,
-                headers=_request_headers(environ, self.settings.headers),
-                redirect=False,
-                preload_content=False,
-                decode_content=False,
-                assert_same_host=False,
-            )
-        except urllib3.exceptions.HTTPError as error:
-            reason = f"upstream {self.settings.upstream} did not answer {method} {path}: {type(error).__name__}"
-            self.say(f"[proxy] {reason}")
-            answer = ('{"error":"ollama-contract proxy: ' + reason.replace('"', "'") + '"}').encode()
-            start_response(
-                "502 Bad Gateway", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))]
-            )
-            return [answer]
-        headers = [(name, value) for name, value in upstream.headers.items() if name.lower() not in _HOP_BY_HOP]
-        start_response(f"{upstream.status} {upstream.reason}", headers)
-        length = upstream.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) <= JUDGED_BYTES:
-            # A whole answer (a load, a listing): judged before the app has it, so the next request sees its effect.
-            whole = upstream.read()
-            upstream.release_conn()
-            self._judge(method, path, body, upstream, whole, started, time.monotonic())
-            return [whole]
-        return self._relay(method, path, body, upstream, started)
-
-    def _relay(
-        self, method: str, path: str, body: bytes, upstream: urllib3.BaseHTTPResponse, started: float
-    ) -> Iterator[bytes]:
-        """Pass a streamed answer on chunk by chunk, keeping a copy to judge when it ends."""
-        kept = bytearray()
-        last_read = time.monotonic()
-        try:
-            for chunk in upstream.stream(65536):
-                last_read = time.monotonic()
-                if len(kept) < JUDGED_BYTES:
-                    kept += chunk[: JUDGED_BYTES - len(kept)]
-                yield chunk
-            upstream.release_conn()
-        finally:
-            upstream.close()  # after an early end (the app went away): drops the connection
-        self._judge(method, path, body, upstream, bytes(kept), started, last_read)
-
-    def _judge(
-        self,
-        method: str,
-        path: str,
-        body: bytes,
-        upstream: urllib3.BaseHTTPResponse,
-        answer: bytes,
-        started: float,
-        finished: float,
-    ) -> None:
-        exchange = Exchange(
-            method=method,
-            path=path,
-            request_body=body,
-            status=upstream.status,
-            headers={name.lower(): value for name, value in upstream.headers.items()},
-            body=answer,
-            started=started,
-            finished=finished,
-        )
-        for violation in self.judge.judge(exchange):
-            if not self.settings.quiet:
-                self.say(violation.line())
+    def mask(self, text: str) -> str:
+        """`text` fit to show: the configured secrets masked, odd characters escaped."""
+        return printable(mask_text(text, self.headers))
 
 
 class ProxyError(Exception):
@@ -181,6 +58,25 @@ class ProxyError(Exception):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (ProxyError, exit 2, when the port is taken or the address wrong)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as error:
+        raise ProxyError(f"cannot listen on {host}:{port}: {error.strerror or error}", 2) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as error:
+        sock.close()
+        reason = error.strerror or str(error)
+        raise ProxyError(f"cannot listen on {host}:{port}: {reason}; choose another --port", 2) from None
+    sock.setblocking(False)
+    return sock
 
 
 def upstream_version(settings: ProxySettings) -> str | None:
@@ -202,50 +98,92 @@ def upstream_version(settings: ProxySettings) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def verification_of(judge: TrafficJudge, upstream: str, version: str | None, seconds: float) -> Verification:
-    """The proxy's findings as a Verification: one result per rule the traffic exercised."""
+class _Connection(RequestHandler):
+    """aiohttp's connection, but its own refusals are Go's (`400 Bad Request: missing required Host header`),
+    a cut answer closes the connection silently, and nothing is logged."""
+
+    def handle_error(
+        self, request: Any, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0 or isinstance(exc, ConnectionCut):
+            raise ConnectionCut  # aiohttp then closes the connection after what was sent
+        reason = MISSING_HOST if status == 400 and "Missing 'Host'" in (message or "") else ""
+        return refusal_answer(Refusal(400, bad_request_text(reason)) if status == 400 else Refusal(status))
+
+
+class _Server(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _Connection(self, loop=self._loop, **self._kwargs)
+
+
+def serve_proxy(settings: ProxySettings, sock: socket.socket, judge: TrafficJudge) -> None:
+    """Serve on `sock` until SIGINT or SIGTERM, then give in-flight exchanges STOP_SECONDS to end."""
+    loop: asyncio.AbstractEventLoop
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(_serve(settings, sock, judge))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+async def _serve(settings: ProxySettings, sock: socket.socket, judge: TrafficJudge) -> None:
+    console = Console(settings.out)
+    say = (lambda line: None) if settings.quiet else (lambda line: console.line(settings.mask(line)))
+    host = sock.getsockname()[0]
+    guard = RequestGuard(is_loopback_bind(host), settings.allowed_hosts)
+    forwarder = Forwarder(settings.upstream, settings.headers, guard, judge, say)
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # a broken client is no news
+    runner = web.ServerRunner(_Server(forwarder, handler_cancellation=False), handle_signals=False)
+    await runner.setup()
+    site = web.SockSite(runner, sock, shutdown_timeout=STOP_SECONDS)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stopped.set)
+    try:
+        await site.start()
+        shown = f"[{host}]" if ":" in host else host
+        console.line(
+            f"ollama-contract proxy: http://{shown}:{sock.getsockname()[1]} -> {settings.upstream}"
+            " (Ctrl-C for the summary)"
+        )
+        await stopped.wait()
+    finally:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(number)
+        with contextlib.suppress(Exception):
+            await runner.cleanup()
+        await forwarder.close()
+
+
+def verification_of(settings: ProxySettings, judge: TrafficJudge, version: str | None, seconds: float) -> Verification:
+    """The proxy's findings as a Verification (masked like the console): one result per rule the traffic
+    exercised, plus the upstream's faults and the answers passed on unjudged."""
     results = []
-    for rule, count in sorted(judge.tally.checked.items()):
-        server = [v for v in judge.tally.violations if v.rule == rule and v.side == "server"]
-        app = [v for v in judge.tally.violations if v.rule == rule and v.side == "app"]
-        shown = (server or app)[:10]
-        evidence = "\n".join(violation.line() for violation in shown)
-        if len(server or app) > len(shown):
-            evidence += f"\n... and {len(server or app) - len(shown)} more"
+    tally = judge.tally
+    for rule, count in sorted(tally.checked.items()):
+        server = [v.line() for v in tally.violations if v.rule == rule and v.side == "server"]
+        app = [v.line() for v in tally.violations if v.rule == rule and v.side == "app"]
         title = f"{'the app: ' if app and not server else ''}{rule} ({count} judged)"
         outcome = "failed" if server else "skipped" if app else "passed"
-        results.append(CheckResult(name=rule, title=title, outcome=outcome, evidence=evidence))
-    return Verification(upstream, version, True, tuple(results), seconds)
+        results.append(_result(settings, rule, title, outcome, server or app))
+    if tally.faults:
+        title = f"answers arrive whole from the upstream ({len(tally.faults)} did not)"
+        results.append(_result(settings, "answers arrive whole", title, "failed", tally.faults))
+    if tally.not_judged:
+        title = f"answers too large to judge ({len(tally.not_judged)}, passed on unjudged)"
+        results.append(_result(settings, "answers too large to judge", title, "skipped", tally.not_judged))
+    return Verification(settings.mask(settings.upstream), version, True, tuple(results), seconds)
 
 
-def serve_proxy(settings: ProxySettings, host: str, port: int, judge: TrafficJudge) -> None:
-    """Serve until SIGINT/SIGTERM (raised as KeyboardInterrupt by the caller's signal handling)."""
-    from waitress.server import create_server
-
-    from ollama_contract_kit.mock_server.server import stop_server
-
-    try:
-        server: Any = create_server(
-            ProxyApp(settings, judge),
-            host=host,
-            port=port,
-            threads=THREADS,
-            send_bytes=1,  # pass each streamed chunk on at once
-            asyncore_use_poll=True,
-            connection_limit=1000,
-            ident="",
-            expose_tracebacks=False,
-            clear_untrusted_proxy_headers=False,
-        )
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise ProxyError(f"cannot listen on {host}:{port}: {reason}; choose another --port", 2) from None
-    settings.out.write(
-        f"ollama-contract proxy: http://{host}:{server.effective_port} -> {settings.upstream}"
-        " (Ctrl-C for the summary)\n"
-    )
-    settings.out.flush()
-    try:
-        server.run()
-    finally:
-        stop_server(server)
+def _result(settings: ProxySettings, name: str, title: str, outcome: str, lines: list[str]) -> CheckResult:
+    evidence = "\n".join(lines[:_SHOWN_PER_RESULT])
+    if len(lines) > _SHOWN_PER_RESULT:
+        evidence += f"\n... and {len(lines) - _SHOWN_PER_RESULT} more"
+    return CheckResult(name=name, title=settings.mask(title), outcome=outcome, evidence=settings.mask(evidence))

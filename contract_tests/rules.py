@@ -1,13 +1,14 @@
-"""What a schema cannot say about `/api/ps`: the rules every real Ollama server keeps."""
+"""What a schema cannot say: the `/api/ps` rules every real Ollama server keeps, and which statuses a route has."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from ollama_contract_kit.openapi.releases import CHANGES, Version, has
+from ollama_contract_kit.openapi.releases import CHANGES, DEVELOPMENT_BUILD, Version, has, route_change
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
 #: Optional fields of a running model that Ollama sends on every model from a release on.
@@ -16,6 +17,7 @@ ALWAYS_SENT: dict[str, str] = {"size_vram": "ps_struct", "context_length": "ps_c
 DEFAULT_EXPIRY_GRACE_SECONDS = 60.0
 
 
+@functools.lru_cache(maxsize=16)
 def server_time(date_header: str | None) -> datetime | None:
     """The server's clock from its `Date` header (whole seconds), if it sent a usable one."""
     if not date_header:
@@ -66,6 +68,9 @@ def ps_problems(
         if model.get("name") != model.get("model"):
             problems.append(f"{label}: name {model.get('name')!r} differs from model {model.get('model')!r}")
         size, size_vram = model.get("size"), model.get("size_vram")
+        if isinstance(size, int) and not isinstance(size, bool) and size <= 0:
+            # Every loaded runner has a footprint (llama.MemorySize, else the model file's size).
+            problems.append(f"{label}: size {size} is a placeholder: a loaded model always takes memory")
         if isinstance(size, int) and isinstance(size_vram, int) and size_vram > size:
             problems.append(f"{label}: size_vram {size_vram} is more than size {size}")
         name = str(model.get("name"))
@@ -106,3 +111,35 @@ def content_type_problem(status: int, content_type: str | None, body: bytes = b"
     if charset is not None and charset != "utf-8":
         return f"JSON should be UTF-8, got charset {charset!r}"
     return None
+
+
+def status_problem(
+    method: str,
+    path: str,
+    status: int,
+    declared: Collection[str] | None,
+    router_page: bool,
+    empty: bool = False,
+    version: Version | None = None,
+) -> str | None:
+    """Why a status is wrong for a request the contract describes (None when it is right, or not judged).
+
+    `declared` are the statuses the contract gives the operation (None: an operation it does not
+    describe); `router_page` says the answer is gin's `404 page not found`, which is right only for a
+    route the server's release does not serve yet (`releases.route_change`). `empty`: no body and no
+    content type, as Ollama's own 403 (its Host and CORS guards, `AbortWithStatus`), which any route
+    may answer; a 401 (credentials refused by a gateway in front: Ollama has none) is not judged.
+    """
+    if declared is None or status == 401 or (status == 403 and empty):
+        return None
+    added_by = route_change(path)
+    served = added_by is None or has(version, added_by)
+    if status == 404 and router_page:
+        if not served:
+            return None
+        release = ".".join(map(str, version)) if version not in (None, DEVELOPMENT_BUILD) else "(the newest release)"
+        return f"404 page not found, but Ollama {release} serves {method} {path}"
+    if str(status) in declared or "default" in declared:
+        return None
+    listed = ", ".join(sorted(declared))
+    return f"HTTP {status} is not an answer the contract declares for {method} {path} (it declares {listed})"

@@ -19,7 +19,7 @@ from ollama_contract_kit.commandline.headers import mask_text
 from ollama_contract_kit.openapi.releases import Version, has, parse_version
 
 from .checks import check_ps_rules, ollama_ps_rules
-from .defaults import LIVE_REQUESTS_PER_SECOND, TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS
+from .defaults import LIVE_REQUESTS_PER_SECOND, TIMEOUT_SECONDS, UNLOAD_GRACE_SECONDS, VERIFY_MAX_EXAMPLES
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ class ContractTarget:
     timeout: float = TIMEOUT_SECONDS
     grace_seconds: float = UNLOAD_GRACE_SECONDS
     max_rate: float = LIVE_REQUESTS_PER_SECOND
+    #: Hypothesis examples per operation in the Schemathesis checks.
+    max_examples: int = VERIFY_MAX_EXAMPLES
     _session: requests.Session = field(default_factory=requests.Session, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _last_request: float = 0.0

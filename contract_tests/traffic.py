@@ -9,39 +9,53 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import cache, lru_cache
 from typing import Any
 
-from ollama_contract_kit.openapi import load_document
 from ollama_contract_kit.openapi.durations import FOREVER_SECONDS, KeepAliveError, parse_keep_alive
 from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import Version, has
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
-from ollama_contract_kit.openapi.validation import validator_at
 
-from .rules import DEFAULT_EXPIRY_GRACE_SECONDS, content_type_problem, ps_problems, server_time
+from .answers import AnswerBody, declared_statuses
+from .rules import DEFAULT_EXPIRY_GRACE_SECONDS, content_type_problem, ps_problems, server_time, status_problem
 
 #: Routes whose answers say a model was used, and so must be listed by the next `/api/ps`.
 _USING = {"/api/generate", "/api/chat", "/api/embed", "/api/embeddings"}
+_VERDICTS_KEPT = 256
 #: How far `expires_at` may be from the answer's time plus the keep-alive asked for.
 EXPIRY_TOLERANCE_SECONDS = 5.0
 
 
+#: Control characters other than tab and line feed: shown escaped (XML reports cannot hold them).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """`text` safe for any console or report: lone surrogates and control characters backslash-escaped."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
 @dataclass(frozen=True)
 class Exchange:
-    """One request the app sent and the answer the server gave, as they passed."""
+    """One request the app sent and the answer the server gave, as they passed.
+
+    `request_body` is empty when the body was too large to keep; `cut` says why the answer did not
+    arrive whole (the upstream broke off), None when it did.
+    """
 
     method: str
     path: str
     request_body: bytes
     status: int
     headers: dict[str, str]
-    body: bytes
+    answer: AnswerBody
     started: float  # monotonic seconds
     finished: float
+    cut: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,8 +69,8 @@ class Violation:
     evidence: str
 
     def line(self) -> str:
-        """One line for the console."""
-        return f"[{self.side}] {self.method} {self.path}: {self.rule}: {self.evidence}"
+        """One line for the console and the reports (any odd character escaped)."""
+        return printable(f"[{self.side}] {self.method} {self.path}: {self.rule}: {self.evidence}")
 
 
 @dataclass
@@ -74,44 +88,15 @@ class Tally:
     exchanges: int = 0
     violations: list[Violation] = field(default_factory=list)
     checked: Counter[str] = field(default_factory=Counter)
+    #: `[proxy]` lines: answers the upstream broke off or never gave, answers too large to judge.
+    faults: list[str] = field(default_factory=list)
+    not_judged: list[str] = field(default_factory=list)
 
 
 def model_key(name: str) -> str:
     """A model name's identity, as Ollama matches names (`llama3.2` is `registry.ollama.ai/library/llama3.2:latest`)."""
     parsed = parse_model_name(name.strip())
     return parsed.key if parsed is not None else name.strip().lower()
-
-
-#: The contract's documents of the routes an app calls: Ollama's native API and its /v1 layer.
-_DOCUMENTS = ("ollama", "openai")
-
-
-@cache
-def _operations() -> list[tuple[re.Pattern[str], str, str, str]]:
-    """(path pattern, method, document, JSON pointer of the operation) for every operation of the contract."""
-    found = []
-    for document in _DOCUMENTS:
-        for template, item in load_document(document)["paths"].items():
-            pattern = re.compile("^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)) + "$")
-            pointer = "/paths/" + template.replace("~", "~0").replace("/", "~1")
-            found += [
-                (pattern, method.upper(), document, f"{pointer}/{method}") for method in item if method != "parameters"
-            ]
-    return found
-
-
-def _response_schema(method: str, path: str, status: int, media: str) -> tuple[str, str] | None:
-    """The document and JSON pointer of the schema the contract gives this answer, if it gives one."""
-    for pattern, operation_method, document, pointer in _operations():
-        if operation_method == method and pattern.match(path):
-            operation: Any = load_document(document)
-            for part in pointer.split("/")[1:]:
-                operation = operation[part.replace("~1", "/").replace("~0", "~")]
-            content = operation.get("responses", {}).get(str(status), {}).get("content", {})
-            if media in content and "schema" in content[media]:
-                return document, f"{pointer}/responses/{status}/content/{media.replace('/', '~1')}/schema"
-            return None
-    return None
 
 
 class TrafficJudge:
@@ -123,16 +108,35 @@ class TrafficJudge:
         self.tally = Tally()
         self._lock = threading.RLock()  # _count takes it too, from inside the lifecycle's hold
         self._expected: dict[str, _Expected] = {}
+        #: Verdicts of small answers by digest (and Date): an app polling `/api/ps` gets the same bytes.
+        self._verdicts: OrderedDict[tuple[Any, ...], tuple[list[str], list[tuple[str, str]]]] = OrderedDict()
         self._unloaded: dict[str, tuple[str, float]] = {}
 
     def judge(self, exchange: Exchange) -> list[Violation]:
         """Every rule `exchange` breaks, the app's and the server's; the lifecycle state moves on."""
-        found = self._request_mistakes(exchange) + self._answer_problems(exchange)
+        return self.judge_use(exchange) + self.judge_answer(exchange)
+
+    def judge_use(self, exchange: Exchange) -> list[Violation]:
+        """The app's request and the lifecycle (before the app has the answer, so its next request sees it)."""
+        found = self._request_mistakes(exchange)
         with self._lock:
-            found += self._lifecycle(exchange)
+            if exchange.cut is None:
+                found += self._lifecycle(exchange)
             self.tally.exchanges += 1
             self.tally.violations += found
         return found
+
+    def judge_answer(self, exchange: Exchange) -> list[Violation]:
+        """The answer's rules (for a large answer: once its body is settled, after the app has it)."""
+        found = self._answer_problems(exchange)
+        with self._lock:
+            self.tally.violations += found
+        return found
+
+    def note(self, line: str, fault: bool) -> None:
+        """Record a `[proxy]` line: an upstream fault (`fault`), or an answer passed on without judging."""
+        with self._lock:
+            (self.tally.faults if fault else self.tally.not_judged).append(printable(line))
 
     # -- the app's side ---------------------------------------------------------------------------
 
@@ -153,30 +157,59 @@ class TrafficJudge:
     def _answer_problems(self, exchange: Exchange) -> list[Violation]:
         if exchange.method == "HEAD" or exchange.status in (204, 301, 307):
             return []
-        native = exchange.path.startswith("/api/")
-        problems: list[tuple[str, str]] = []
-        media = exchange.headers.get("content-type", "").partition(";")[0].strip().lower()
-        if native and media != "application/x-ndjson" and (exchange.body or exchange.status >= 400):
-            rule = "content type as Ollama's"
+        digest = exchange.answer.digest if exchange.cut is None else None
+        headers = exchange.headers
+        key = (
+            exchange.method,
+            exchange.path,
+            exchange.status,
+            headers.get("content-type"),
+            digest,
+            headers.get("date"),
+        )
+        verdict = self._verdicts.get(key) if digest is not None else None
+        if verdict is None:
+            verdict = self._answer_verdict(exchange)
+            if digest is not None:
+                self._verdicts[key] = verdict
+                if len(self._verdicts) > _VERDICTS_KEPT:
+                    self._verdicts.popitem(last=False)
+        counted, problems = verdict
+        for rule in counted:
             self._count(rule)
-            problem = content_type_problem(exchange.status, exchange.headers.get("content-type"), exchange.body)
-            if problem is not None:
-                problems.append((rule, problem))
-        # JSON and NDJSON bodies are judged whole; an SSE stream's events are not JSON documents.
-        json_media = media in ("application/json", "application/x-ndjson")
-        schema = _response_schema(exchange.method, exchange.path, exchange.status, media) if json_media else None
-        if schema is not None:
-            rule = f"answer matches the contract's schema for {exchange.status}"
-            self._count(rule)
-            problems += [(rule, problem) for problem in _schema_problems(*schema, exchange.body, media)]
-        if exchange.method == "GET" and exchange.path == "/api/ps" and exchange.status == 200:
-            rule = "/api/ps rules (names, sizes, order, expiry)"
-            self._count(rule)
-            body = _json_object(exchange.body)
-            now = server_time(exchange.headers.get("date"))
-            for problem in ps_problems(body, now=now, grace_seconds=self.grace_seconds, version=self.version):
-                problems.append((rule, problem))
         return [Violation("server", exchange.method, exchange.path, rule, evidence) for rule, evidence in problems]
+
+    def _answer_verdict(self, exchange: Exchange) -> tuple[list[str], list[tuple[str, str]]]:
+        """The rules an answer was judged by, and what it broke (a function of the answer and its Date)."""
+        answer, status = exchange.answer, exchange.status
+        counted: list[str] = []
+        problems: list[tuple[str, str]] = []
+        content_type = exchange.headers.get("content-type")
+        media = (content_type or "").partition(";")[0].strip().lower()
+        empty = answer.size == 0 and content_type is None  # Ollama's AbortWithStatus: no body, no type
+        start = (answer.whole or b"{").lstrip()[:1]
+        router_page = status in (404, 405) and media == "text/plain" and start not in (b"{", b"[")
+        declared = declared_statuses(exchange.method, exchange.path)
+        if declared is not None:
+            counted.append(rule := "a status the contract declares for the route")
+            problem = status_problem(exchange.method, exchange.path, status, declared, router_page, empty, self.version)
+            problems += [(rule, problem)] if problem is not None else []
+        if exchange.path.startswith("/api/") and media != "application/x-ndjson" and not empty:
+            counted.append(rule := "content type as Ollama's")
+            problem = content_type_problem(status, content_type, answer.whole or b"{")
+            problems += [(rule, problem)] if problem is not None else []
+        if answer.schema is not None and answer.not_judged is None:
+            counted.append(rule := f"answer matches the contract's schema for {status}")
+            problems += [(rule, problem) for problem in answer.problems]
+        if exchange.method == "GET" and exchange.path == "/api/ps" and status == 200 and exchange.cut is None:
+            counted.append(rule := "/api/ps rules (names, sizes, order, expiry)")
+            body = answer.final if isinstance(answer.final, dict) else None
+            now = server_time(exchange.headers.get("date"))
+            problems += [
+                (rule, problem)
+                for problem in ps_problems(body, now=now, grace_seconds=self.grace_seconds, version=self.version)
+            ]
+        return counted, problems
 
     # -- the lifecycle ----------------------------------------------------------------------------
 
@@ -185,9 +218,9 @@ class TrafficJudge:
             return []
         if exchange.path in _USING and exchange.method == "POST":
             return self._note_use(exchange)
-        if exchange.method == "GET" and exchange.path == "/api/ps":
-            body = _json_object(exchange.body)
-            models = body.get("models") if body else None
+        if exchange.method == "GET" and exchange.path == "/api/ps" and (self._expected or self._unloaded):
+            body = exchange.answer.final
+            models = body.get("models") if isinstance(body, dict) else None
             if isinstance(models, list):
                 return self._check_listing(exchange, [model for model in models if isinstance(model, dict)])
         return []
@@ -202,7 +235,7 @@ class TrafficJudge:
         except KeepAliveError:
             return []
         key = model_key(name)
-        answer = _last_json_line(exchange.body) or {}
+        answer = exchange.answer.final if isinstance(exchange.answer.final, dict) else {}
         found = self._reason_problem(exchange, request, answer, keep_alive)
         if keep_alive == 0:
             self._expected.pop(key, None)
@@ -220,13 +253,11 @@ class TrafficJudge:
     ) -> list[Violation]:
         """A load or unload (nothing to answer) says so in `done_reason`, from the release that does."""
         nothing_asked = not request.get("prompt") and not request.get("messages")
-        if exchange.path not in ("/api/generate", "/api/chat") or not nothing_asked:
-            return []
-        if not has(self.version, "load_unload_reasons"):
-            return []
+        if exchange.path not in ("/api/generate", "/api/chat") or not nothing_asked or not answer:
+            return []  # (an empty `answer`: too large to read before the app has it; a load's answer is small)
         rule = "a load or unload answer says so (done_reason)"
         self._count(rule)
-        wanted = "unload" if keep_alive == 0 else "load"
+        wanted = "unload" if keep_alive == 0 and has(self.version, "unload_reason") else "load"
         if answer.get("done_reason") == wanted and answer.get("done") is True:
             return []
         evidence = f"expected done true and done_reason {wanted!r}, got {json.dumps(answer)[:200]}"
@@ -301,16 +332,12 @@ class TrafficJudge:
 
 
 def _json_object(raw: bytes) -> dict[str, Any] | None:
+    """A request's JSON object as Ollama reads it: Go's decoder takes invalid UTF-8 as U+FFFD."""
     try:
-        value = json.loads(raw) if raw.strip() else None
+        value = json.loads(raw.decode("utf-8", "replace")) if raw.strip() else None
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
-
-
-def _last_json_line(raw: bytes) -> dict[str, Any] | None:
-    lines = [line for line in raw.splitlines() if line.strip()]
-    return _json_object(lines[-1]) if lines else None
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -318,23 +345,3 @@ def _timestamp(value: Any) -> datetime | None:
         return parse_timestamp(str(value)).astimezone(timezone.utc)
     except ValueError:
         return None
-
-
-@cache
-def _validator(document: str, pointer: str) -> Any:
-    return validator_at(document, pointer)
-
-
-@lru_cache(maxsize=256)
-def _schema_problems(document: str, pointer: str, body: bytes, media: str) -> list[str]:
-    """The schema's problems with a JSON answer, or with an NDJSON stream read as an array (as the contract does).
-
-    Cached: an app polling `/api/ps` gets the same bytes again and again."""
-    try:
-        if media == "application/x-ndjson":
-            value: Any = [json.loads(line) for line in body.splitlines() if line.strip()]
-        else:
-            value = json.loads(body)
-    except (ValueError, RecursionError):
-        return [f"not JSON: {body[:120]!r}"]
-    return [str(problem) for problem in _validator(document, pointer).problems(value)]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from .openai.responses import responses_routes
 from .openai.routes import openai_routes
 from .openai.transcriptions import transcription_routes
 from .serving.body_limit import apply_body_limit
+from .serving.broken import dropped, truncated
 from .serving.encoding import go_json
 from .serving.fast_path import fast_ps
 from .serving.pipeline import DROP_CONNECTION, TRUNCATE_AT, install_pipeline
@@ -124,30 +124,9 @@ def _outer_layer(
                 return answered
         result = inner(environ, start_response)
         if environ.get(DROP_CONNECTION):
-            return _dropped(environ, result)
+            return dropped(environ, result)
         if environ.get(TRUNCATE_AT) is not None:
-            return _truncated(result, int(environ[TRUNCATE_AT]))
+            return truncated(environ, result, int(environ[TRUNCATE_AT]))
         return result
 
     return application
-
-
-def _truncated(result: Iterable[bytes], cut: int) -> Iterator[bytes]:
-    """Send the first `cut` bytes (the headers promise more), then abort the connection."""
-    body = b"".join(result)
-    yield body[:cut]
-    raise ConnectionAbortedError("ollama-mock cut the body short (truncate fault)")
-
-
-def _dropped(environ: dict[str, Any], result: Iterable[bytes]) -> Iterable[bytes]:
-    """Close the connection: with waitress before any answer; elsewhere right after the headers."""
-    disconnected = environ.get("waitress.client_disconnected")
-    channel = getattr(disconnected, "__self__", None)
-    sock = getattr(channel, "socket", None)
-    if isinstance(sock, socket.socket):
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        return result
-    return _truncated(result, 0)

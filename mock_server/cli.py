@@ -20,7 +20,7 @@ from ollama_contract_kit.openapi.releases import NEWEST, OLDEST
 
 from .app import create_app
 from .config import DEFAULT_MAX_BODY, MockConfig
-from .server import DEFAULT_THREADS, MockServerError
+from .server import DEFAULT_THREADS, IDLE_TIMEOUT, MockServerError
 from .serving.faults import Fault, FaultError, parse_fault_option
 from .serving.servers import GRANIAN_THREADS, SERVERS, default_server, reserve_port, serve_granian, serve_waitress
 from .simulation.machine import SETTINGS, MachineError
@@ -207,13 +207,23 @@ def serve_parser() -> argparse.ArgumentParser:
         f"{DEFAULT_THREADS} with waitress)",
     )
     parser.add_argument(
+        "--idle-timeout",
+        type=whole_number(1, 86_400),
+        default=IDLE_TIMEOUT,
+        metavar="S",
+        help=f"close a connection that sends nothing for S seconds: idle, or in a request head or body "
+        f"(default {IDLE_TIMEOUT})",
+    )
+    parser.add_argument(
         "--server",
         choices=SERVERS,
         default=None,
         help="HTTP server: granian (default where processes can fork; fastest) or waitress",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
-    parser.add_argument("--check", action="store_true", help="validate the fixture file and exit")
+    parser.add_argument(
+        "--check", action="store_true", help="validate the fixture file and the faults as a start would, and exit"
+    )
     return parser
 
 
@@ -221,13 +231,20 @@ def record_parser() -> argparse.ArgumentParser:
     """The command line of `ollama-mock record`."""
     parser = command_parser(
         "ollama-mock record",
-        "Snapshot a live server's /api/tags and /api/ps into a fixture file for --fixtures.",
+        "Snapshot a live server (version, models and their /api/show, running models) into a fixture file for"
+        " --fixtures.",
         RECORD_EXIT_CODES,
     )
     parser.add_argument("--url", help="the live server (default: $OLLAMA_HOST or 127.0.0.1:11434)")
     parser.add_argument("--headers", help="extra headers: JSON, a .json file, or quoted pseudo-JSON")
     parser.add_argument("--out", type=Path, required=True, help="the fixture file to write (.json, else YAML)")
     parser.add_argument("--timeout", type=seconds(allow_zero=True), default=10.0, help="seconds to wait (default 10)")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="record /api/show's full GGUF arrays (tokenizer tokens, scores, merges: megabytes for a real model);"
+        " without it, a verbose /api/show of the recorded world derives them",
+    )
     return parser
 
 
@@ -256,19 +273,24 @@ def record(argv: Sequence[str]) -> int:
             with OllamaClient(
                 arguments.url, headers=parse_headers(arguments.headers, "--headers"), timeout=arguments.timeout
             ) as client:
-                document = snapshot(client)
-            write_fixture(document, arguments.out)
+                recorded = snapshot(client, verbose=arguments.verbose)
+            write_fixture(recorded.document, arguments.out)
         except OllamaClientError as error:
             print(f"ollama-mock record: {error}", file=sys.stderr)
             return 2 if error.exit_code == 2 else 3
         except (FixtureError, InvalidHeaders, OSError) as error:
             print(f"ollama-mock record: {error}", file=sys.stderr)
             return 2
+        document = recorded.document
         print(
             f"ollama-mock record: wrote {plural(len(document['models']), 'model')} "
             f"({len(document['running'])} running) to {arguments.out}",
             file=sys.stderr,
         )
+        for name, how in recorded.estimated.items():
+            print(
+                f"ollama-mock record: {name} was not loaded; its loaded footprint is estimated {how}", file=sys.stderr
+            )
         return 0
 
     return run_command("ollama-mock record", run)
@@ -290,9 +312,6 @@ def serve(argv: Sequence[str]) -> int:
     except FixtureError as error:
         print(f"ollama-mock: --fixtures {error}", file=sys.stderr)
         return 2
-    if arguments.check:
-        print(f"ollama-mock: {arguments.fixtures or 'the embedded world'} is a valid world", file=sys.stderr)
-        return 0
     config = MockConfig(
         world=world,
         base_path=arguments.base_path,
@@ -310,17 +329,21 @@ def serve(argv: Sequence[str]) -> int:
         faults=tuple(arguments.fault),
         log_requests=not arguments.quiet,
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    server = arguments.server or default_server()
-    threads = arguments.threads or (GRANIAN_THREADS if server == "granian" else DEFAULT_THREADS)
     try:
-        app = create_app(config)
+        app = create_app(config)  # --check builds it too: a fault the start refuses is refused here
     except FaultError as error:
         print(f"ollama-mock: --fault: {error}", file=sys.stderr)
         return 2
     except MachineError as error:
         print(f"ollama-mock: {error}", file=sys.stderr)
         return 2
+    if arguments.check:
+        faults = f", and {plural(len(config.faults), 'valid fault')}" if config.faults else ""
+        print(f"ollama-mock: {arguments.fixtures or 'the embedded world'} is a valid world{faults}", file=sys.stderr)
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    server = arguments.server or default_server()
+    threads = arguments.threads or (GRANIAN_THREADS if server == "granian" else DEFAULT_THREADS)
     try:
         port = reserve_port(arguments.host, arguments.port)
     except MockServerError as error:
@@ -342,7 +365,8 @@ def serve(argv: Sequence[str]) -> int:
         reason = f"OLLAMA_MAX_LOADED_MODELS {cap}: evicted by later ones, or expired"
         print(f"ollama-mock: not running ({reason}): {', '.join(state.not_started)}", file=sys.stderr, flush=True)
     try:
-        (serve_granian if server == "granian" else serve_waitress)(app, arguments.host, port, threads)
+        run_server = serve_granian if server == "granian" else serve_waitress
+        run_server(app, arguments.host, port, threads, arguments.idle_timeout)
     except MockServerError as error:
         print(f"ollama-mock: {error}", file=sys.stderr)
         return 1

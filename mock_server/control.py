@@ -10,6 +10,7 @@ from ollama_contract_kit.openapi import validator_for
 from ollama_contract_kit.openapi.durations import KeepAliveError, parse_keep_alive
 from ollama_contract_kit.openapi.timestamps import GoTime
 
+from .answers.replies import ReplyError, rule_from_json
 from .native.bodies import BodyError, decode_json
 from .native.wire import ps_entry
 from .serving.faults import FaultError, fault_from_json
@@ -60,11 +61,16 @@ def world_json(state: MockState) -> dict[str, Any]:
     """The world as a fixture document, running models with absolute `expires_at`."""
     return {
         "version": state.world.version,
+        "models_path": state.models_path,
         "models": [installed_to_fixture(model) for model in state.world.installed()],
         "running": [running_to_fixture(running) for running in state.scheduler.listing().models],
         "registry": [installed_to_fixture(model) for model in state.world.upstream()],
         "machine": machine_to_json(state.scheduler.machine),
-    }
+    } | ({"replies": replies} if (replies := _replies_json(state)) else {})
+
+
+def _replies_json(state: MockState) -> list[dict[str, Any]]:
+    return [rule.to_json() for rule in state.replies.listed()]
 
 
 @control_routes.get("/world")
@@ -180,10 +186,41 @@ def clear_faults() -> Response:
     return _faults_json()
 
 
+@control_routes.get("/replies")
+def list_replies() -> Response:
+    """The scripted replies in force."""
+    return json_response({"replies": _replies_json(_state())})
+
+
+@control_routes.post("/replies")
+def add_reply() -> Response:
+    """Add a scripted reply after the others."""
+    try:
+        _state().replies.add(rule_from_json(_json(), "request body"))
+    except ReplyError as error:
+        raise _Invalid(str(error)) from None
+    return list_replies()
+
+
+@control_routes.delete("/replies")
+def clear_replies() -> Response:
+    """Remove every scripted reply."""
+    _state().replies.clear()
+    return list_replies()
+
+
 @control_routes.get("/requests")
 def list_requests() -> Response:
-    """The request log."""
-    return json_response({"requests": _state().requests.entries()})
+    """The request log, parsed, filtered by `route`, `model`, `method` and `status`."""
+    filters = request.args.to_dict()
+    unknown = sorted(set(filters) - {"route", "model", "method", "status"})
+    if unknown:
+        raise _Invalid(f"unknown filter {unknown[0]!r}: filter by route, model, method or status")
+    try:
+        entries = _state().requests.entries(**filters)
+    except ValueError as error:
+        raise _Invalid(str(error)) from None
+    return json_response({"requests": entries})
 
 
 @control_routes.delete("/requests")

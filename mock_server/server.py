@@ -14,10 +14,12 @@ from flask import Flask
 
 from ollama_contract_kit.openapi.durations import parse_keep_alive
 
+from .answers.replies import rule_from_json
 from .app import create_app
 from .config import MockConfig
 from .native.wire import ps_entry
 from .serving.faults import Fault, FaultKind, fault_from_json
+from .serving.requestlog import RequestLog
 from .state import MockState
 from .world.fixtures import build_world_document, read_fixture_file
 
@@ -29,12 +31,42 @@ class MockServerError(Exception):
     """The mock cannot be served (e.g. the port is taken)."""
 
 
-#: Open connections waitress keeps (idle ones included) before it stops accepting more.
-CONNECTION_LIMIT = 1000
+#: Open connections a server keeps (idle ones included) before it stops accepting more, where the
+#: process may open that many files (see `connection_limit`).
+CONNECTION_LIMIT = 10_000
+#: Files kept for everything but connections (the listening socket, logs, fixture files, pipes).
+_OTHER_FILES = 64
+#: Seconds a connection may send nothing before it is closed: idle between requests, or in the middle
+#: of a request head or body. Ollama has no such limit (Go serves each connection in its own goroutine);
+#: the mock's servers have a bounded number of threads or connection slots, so it frees them.
+IDLE_TIMEOUT = 30
 
 
-def bind_server(app: Flask, host: str, port: int, threads: int = DEFAULT_THREADS, loop_timeout: float = 1.0) -> Any:
-    """Create a waitress server bound to host:port, or raise MockServerError with a clear reason."""
+def connection_limit() -> int:
+    """CONNECTION_LIMIT, or fewer where the process may not open that many files (RLIMIT_NOFILE)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to read
+        return CONNECTION_LIMIT
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return CONNECTION_LIMIT
+    return max(1, min(CONNECTION_LIMIT, soft - _OTHER_FILES))
+
+
+def bind_server(
+    app: Flask,
+    host: str,
+    port: int,
+    threads: int = DEFAULT_THREADS,
+    loop_timeout: float = 1.0,
+    idle_timeout: int = IDLE_TIMEOUT,
+) -> Any:
+    """Create a waitress server bound to host:port, or raise MockServerError with a clear reason.
+
+    A connection that sends nothing for `idle_timeout` seconds is closed (waitress buffers a request
+    whole before a thread sees it, so that also ends a body that stops arriving).
+    """
     from waitress.server import create_server  # only when waitress serves: granian start-ups skip it
 
     from .serving.waitress_rules import apply_mock_rules, waitress_body_limit
@@ -49,7 +81,9 @@ def bind_server(app: Flask, host: str, port: int, threads: int = DEFAULT_THREADS
             ident="",
             asyncore_loop_timeout=loop_timeout,
             asyncore_use_poll=True,  # select() cannot watch more than 1,024 connections
-            connection_limit=CONNECTION_LIMIT,
+            connection_limit=connection_limit(),
+            channel_timeout=idle_timeout,
+            cleanup_interval=max(1, idle_timeout // 4),  # how often waitress looks for idle connections
             max_request_body_size=waitress_body_limit(state.config.max_body),
             clear_untrusted_proxy_headers=True,
             expose_tracebacks=False,
@@ -207,9 +241,62 @@ class MockOllama:
         self.state.faults.clear()
 
     @property
-    def requests(self) -> list[dict[str, Any]]:
-        """The answered requests, oldest first (secrets masked)."""
-        return self.state.requests.entries()
+    def requests(self) -> Journal:
+        """The answered requests, oldest first, parsed, secrets masked; call it to filter:
+        `ollama_mock.requests(route="chat", model="llama3.2")[-1]["json"]["options"]`."""
+        return Journal(self.state.requests)
+
+    def reply(
+        self,
+        content: str = "",
+        *,
+        thinking: str = "",
+        tool_calls: list[dict[str, Any]] | None = None,
+        error: tuple[int, str] | None = None,
+        done_reason: str | None = None,
+        latency_ms: float = 0.0,
+        chunks: int | None = None,
+        tokens_per_second: float | None = None,
+        times: int | None = None,
+        **when: Any,
+    ) -> dict[str, Any]:
+        """Script what the model answers when a request matches `when` (route, model, contains, matches,
+        after_tool, tools, format, headers); the first rule a request matches answers it.
+
+        >>> ollama_mock.reply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}], contains="weather")
+        >>> ollama_mock.reply("It is sunny in Paris.", after_tool=True, times=1)
+
+        Returns the rule as the control API lists it; ReplyError names a bad argument.
+        """
+        then: dict[str, Any] = {"content": content, "thinking": thinking, "tool_calls": tool_calls or []}
+        then |= {"done_reason": done_reason, "latency_ms": latency_ms, "chunks": chunks}
+        then |= {"tokens_per_second": tokens_per_second}
+        if error is not None:
+            then["error"] = {"status": error[0], "message": error[1]}
+        data: dict[str, Any] = {"when": when, "then": {key: value for key, value in then.items() if value}}
+        if times is not None:
+            data["times"] = times
+        rule = rule_from_json(data, "reply")
+        self.state.replies.add(rule)
+        return rule.to_json()
+
+    def clear_replies(self) -> None:
+        """Remove every scripted reply (the world's come back with `reset`)."""
+        self.state.replies.clear()
+
+
+class Journal(list[dict[str, Any]]):
+    """The request log as a list; calling it filters (`route`, `model`, `method`, `status`)."""
+
+    def __init__(self, log: RequestLog) -> None:
+        super().__init__(log.entries())
+        self._log = log
+
+    def __call__(
+        self, route: str | None = None, model: str | None = None, method: str | None = None, status: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The requests that match, oldest first."""
+        return self._log.entries(route=route, model=model, method=method, status=status)
 
 
 def _seconds(keep_alive: float) -> float:

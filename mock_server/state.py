@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from ollama_contract_kit.openapi.timestamps import GoTime
 
+from .answers.replies import ReplyBook
 from .config import MockConfig
 from .native.wire import ps_entry
 from .serving.encoding import go_json
@@ -43,6 +44,8 @@ class MockState:
         self.world = World()
         self.scheduler = Scheduler(self.clock, initial.machine, config.pace, unload_delay=config.unload_delay)
         self.faults = FaultBook(config.faults)
+        #: Scripted replies: the world's, and those added since (control API, test handle).
+        self.replies = ReplyBook()
         self.requests = RequestLog(config.token)
         #: Blobs uploaded with `POST /api/blobs/:digest` (digest to size), besides the installed models' layers.
         self.blobs: dict[str, int] = {}
@@ -64,8 +67,11 @@ class MockState:
             overrides["OLLAMA_MAX_LOADED_MODELS"] = self.config.max_loaded
         machine = replace(machine, settings=read_settings(overrides, machine.settings))
         self.world.replace(document.models, document.version, document.registry)
+        self.replies.replace(document.replies)
         self.scheduler.machine = machine
         self.scheduler.speaks_as = self.world.release
+        #: The server's `OLLAMA_MODELS` (where the Modelfile of `/api/show` finds the blobs).
+        self.models_path = document.models_path
         return self.scheduler.reset(document.running)
 
     def blobs_on_disk(self) -> set[str]:

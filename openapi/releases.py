@@ -62,10 +62,12 @@ CHANGES: dict[str, Change] = {
         "only /api/embeddings: the others 404",
         "b9f5e16c8, 987dbab0b",
     ),
-    "load_unload_reasons": Change(
+    # Every release the kit speaks for says done_reason "load" on a load (empty prompt or no
+    # messages): 0.1.35 added it (cfa84b847), before /api/ps existed.
+    "unload_reason": Change(
         (0, 3, 11),
-        'an empty-prompt load answers done_reason "load", a keep_alive 0 one "unload"',
-        "load and unload answers carry no done_reason (the unload loads with keep-alive 0, then expires)",
+        'a keep_alive 0 request without a prompt unloads at once and answers done_reason "unload"',
+        'it loads the model with keep-alive 0, answers done_reason "load" like any load, and the model expires',
         "abed273de",
     ),
     "show_capabilities": Change(
@@ -116,6 +118,12 @@ CHANGES: dict[str, Change] = {
         "no /api/signout: 404",
         "64883e3c4",
     ),
+    "chat_done_reason_last": Change(
+        (0, 12, 0),
+        "a chat answer sends done_reason after done",
+        "a chat answer sends done_reason before done (the field order of its ChatResponse)",
+        "8b894933a",
+    ),
     "tool_call_ids": Change(
         (0, 12, 10),
         "tool calls carry an id",
@@ -163,6 +171,12 @@ CHANGES: dict[str, Change] = {
         "GET /api/experimental/model-recommendations: the models Ollama suggests",
         "no /api/experimental/model-recommendations: 404",
         "321cc8a2b",
+    ),
+    "clean_path_307": Change(
+        (0, 23, 1),
+        "an unclean path (//api/ps, /api/./ps) redirects with 307, any method (built with Go 1.26's ServeMux)",
+        "an unclean path redirects with 301 (Go 1.25 and older)",
+        "4017af96c",
     ),
     "tags_capabilities": Change(
         (0, 30, 0),

@@ -128,3 +128,33 @@ class GoTime:
 
     def __str__(self) -> str:
         return self.format()
+
+
+def go_time_problem(text: str) -> str | None:
+    """Why `text` is not a time as Go's `time.Time` marshals it, or None when it is one.
+
+    Go writes RFC 3339 with up to 9 fraction digits, trailing zeros trimmed (none at all for a whole
+    second), and `Z` for UTC, else `±hh:mm`.
+    """
+    match = _RFC3339.match(text)
+    if match is None:
+        return "not RFC 3339 with a zone (Go writes 2006-01-02T15:04:05.999999999Z07:00)"
+    if (match["fraction"] or "").endswith("0"):
+        return "the fraction ends in 0 (Go trims trailing zeros)"
+    if match["zone"] in ("+00:00", "-00:00"):
+        return "UTC written as an offset (Go writes Z)"
+    return None
+
+
+def fraction_digits(text: str) -> int:
+    """How many fraction digits an RFC 3339 time carries (0 for none or for text that is no such time)."""
+    match = _RFC3339.match(text)
+    return len(match["fraction"] or "") if match else 0
+
+
+def zone_form(text: str) -> str:
+    """`Z`, `offset` (`±hh:mm`) or `none`: how an RFC 3339 time names its zone."""
+    match = _RFC3339.match(text)
+    if match is None:
+        return "none"
+    return "Z" if match["zone"] == "Z" else "offset"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
@@ -15,6 +16,14 @@ if TYPE_CHECKING:
 
 # jsonschema and referencing are imported on first validation, not with this module: a mock serving
 # its embedded world never validates anything, and starts about 50 ms sooner without them.
+
+#: Problems listed for one value at most: a value with a million wrong items is judged in bounded
+#: time and memory (jsonschema builds each error as an object of a few kilobytes).
+MAX_PROBLEMS = 20
+#: Problems counted, not described, past the listed ones before counting stops ("and more than ...").
+MAX_COUNTED = 10_000
+#: Characters of one problem's message kept: jsonschema quotes the whole offending value in it.
+MAX_MESSAGE_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,10 @@ def _explain(error: ValidationError) -> Problem:
     error = best_match([error]) if error.context else error
     described = error.schema.get("description") if isinstance(error.schema, dict) else None
     message = error.message
+    if len(message) > MAX_MESSAGE_CHARS:
+        # The quoted value comes first and the reason last: keep both ends, cut the middle of the value.
+        half = MAX_MESSAGE_CHARS // 2
+        message = f"{message[:half]}…({len(message) - 2 * half:,} characters)…{message[-half:]}"
     if error.validator in {"pattern", "format", "const", "enum"} and described:
         first_sentence = " ".join(described.split()).split(". ")[0].rstrip(".")
         message = f"{message}; expected {first_sentence[0].lower()}{first_sentence[1:]}"
@@ -114,10 +127,25 @@ class SchemaValidator:
         schema = _inlined({"$ref": reference}, _registry(), _document_uri(document))
         self._validator = _strict_validator_class()(schema, registry=_registry(), format_checker=FormatChecker())
 
-    def problems(self, value: Any) -> list[Problem]:
-        """Return every violation of the schema, in document order (empty when valid)."""
-        errors = sorted(self._validator.iter_errors(value), key=lambda error: list(error.absolute_path))
-        return [_explain(error) for error in errors]
+    @property
+    def schema(self) -> Any:
+        """The schema with its references inlined (what another engine may compile)."""
+        return self._validator.schema
+
+    def problems(self, value: Any, limit: int = MAX_PROBLEMS) -> list[Problem]:
+        """Return the first `limit` violations of the schema found, in document order (empty when valid).
+
+        Past `limit`, validation stops early: one last problem at `$` says how many more there are
+        (counted up to MAX_COUNTED), so a hostile value costs bounded time and memory.
+        """
+        found = self._validator.iter_errors(value)
+        errors = sorted(itertools.islice(found, limit), key=lambda error: list(error.absolute_path))
+        listed = [_explain(error) for error in errors]
+        more = sum(1 for _ in itertools.islice(found, MAX_COUNTED + 1))
+        if more:
+            counted = f"more than {MAX_COUNTED:,}" if more > MAX_COUNTED else f"{more:,}"
+            listed.append(Problem("$", f"and {counted} more {'problem' if more == 1 else 'problems'} not listed"))
+        return listed
 
     def check(self, value: Any, subject: str) -> None:
         """Raise ContractViolation naming `subject` when `value` breaks the schema."""

@@ -17,6 +17,8 @@ from ollama_contract_kit.mock_server import MockConfig, create_app
 REPO = Path(__file__).resolve().parent.parent
 #: Real `/api/ps` bodies and `ollama ps` tables from public sources; PROVENANCE.md there says where each came from.
 REAL_PS = Path(__file__).resolve().parent / "data" / "real-ps"
+#: Raw exchanges with a real Ollama 0.33.0-rc2, its mirrored world, and exchanges derived from its source.
+REAL_OLLAMA = Path(__file__).resolve().parent / "data" / "real-ollama-0.33"
 #: Captures that are hand-written documentation, not bodies a server sent (see PROVENANCE.md).
 HAND_WRITTEN = {"002_ollama-openapi-yaml_gemma3-no-name.json", "003_ollama-openapi-yaml_gemma4.json"}
 
@@ -52,3 +54,13 @@ def slug(text: str) -> str:
 
 
 pytest_plugins = ["ollama_contract_kit.contract_tests.plugin"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test run on `ollama-mock` served by each real server starts a process per server: `make check` skips it."""
+    from .served import SERVERS
+
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("server") in SERVERS:
+            item.add_marker(pytest.mark.slow)

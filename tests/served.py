@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -11,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 MOCK = [sys.executable, "-m", "ollama_contract_kit.mock_server.cli"]
 SERVERS = ["granian", "waitress"]
@@ -22,6 +25,26 @@ class Served:
 
     process: subprocess.Popen[str]
     port: int
+
+    def memory_kib(self, field: str = "VmRSS") -> int:
+        """Resident memory of the server and its children (granian's worker), in KiB; `VmHWM` for the peak."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        total = 0
+        for process in [str(self.process.pid), *children]:
+            status = Path(f"/proc/{process}/status").read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith(f"{field}:")))
+        return total
+
+    def ps_seconds(self, token: str | None = None, timeout: float = 2) -> float:
+        """Seconds `GET /api/ps` took to answer 200 on a new connection (TimeoutError past `timeout`)."""
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request("GET", "/api/ps", headers={"Authorization": f"Bearer {token}"} if token else {})
+            assert connection.getresponse().status == 200
+        finally:
+            connection.close()
+        return time.perf_counter() - started
 
     def stop(self, how: signal.Signals = signal.SIGTERM, timeout: float = 10) -> str:
         """Signal the server, wait for it (at most `timeout` seconds) and return what it wrote to stderr."""
@@ -52,3 +75,13 @@ def serve_mock(server: str, *arguments: str) -> Iterator[Served]:
         finally:
             if process.poll() is None:
                 served.stop()
+
+
+def allow_open_files(count: int) -> bool:
+    """Raise this process's soft limit of open files to at least `count`; False when the hard limit is lower."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < count:
+        return False
+    if soft != resource.RLIM_INFINITY and soft < count:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count, hard))
+    return True

@@ -20,6 +20,8 @@ from ollama_contract_kit.commandline.arguments import package_version
 from ollama_contract_kit.mock_server import MockOllama
 from ollama_contract_kit.mock_server.world.fixtures import default_fixture
 
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
+
 PS = [sys.executable, "-m", "ollama_contract_kit.client.cli"]
 MOCK = [sys.executable, "-m", "ollama_contract_kit.mock_server.cli"]
 CONTRACT = [sys.executable, "-m", "ollama_contract_kit.contract_tests.cli"]

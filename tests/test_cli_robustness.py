@@ -14,6 +14,8 @@ import pytest
 
 from ollama_contract_kit.mock_server import MockOllama
 
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
+
 COMMANDS = {
     "ollama-ps": [sys.executable, "-m", "ollama_contract_kit.client.cli", "--timeout", "1", "--url"],
     "ollama-contract": [

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ollama_contract_kit.client import InvalidHeaders, InvalidURL, base_url, mask_headers, parse_headers
-from ollama_contract_kit.commandline.headers import mask_query
+from ollama_contract_kit.commandline.headers import mask_query, mask_secret
 
 NAMES = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,20}", fullmatch=True)
 VALUES = st.text(st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="\\"), max_size=40)
@@ -136,3 +136,28 @@ def test_bad_urls_are_refused(bad: str) -> None:
     with pytest.raises(InvalidURL) as raised:
         base_url(bad)
     assert "pw" not in str(raised.value)
+
+
+def _spelled(character: str, how: int) -> str:
+    """One character of a token as a client may write it: itself, percent-encoded, or a JSON escape."""
+    if how == 1:
+        return "".join(f"%{byte:02X}" for byte in character.encode())
+    if how == 2:
+        units = character.encode("utf-16-be")
+        return "".join(f"\\u{int.from_bytes(units[at : at + 2], 'big'):04x}" for at in range(0, len(units), 2))
+    return character
+
+
+TOKENS = st.text(
+    st.characters(min_codepoint=33, exclude_characters="<>", exclude_categories=("Cs",)), min_size=4, max_size=24
+)
+
+
+@settings(max_examples=200)
+@given(token=TOKENS, data=st.data())
+def test_a_token_is_masked_however_it_is_spelled_and_where_a_cut_ends_in_it(token: str, data: st.DataObject) -> None:
+    hows = data.draw(st.lists(st.integers(0, 2), min_size=len(token), max_size=len(token)), label="spellings")
+    spelled = "".join(_spelled(character, how) for character, how in zip(token, hows, strict=True))
+    assert mask_secret(f"<{spelled}>", token) == "<***>"
+    kept = data.draw(st.integers(1, len(spelled) - 1), label="characters kept before the cut")
+    assert mask_secret(f"<{spelled[:kept]}", token, cut=True) == "<***"

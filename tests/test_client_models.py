@@ -28,6 +28,7 @@ def test_model_fields_mirror_the_contract() -> None:
     assert {f.name for f in fields(ModelDetails)} - {"extra"} == set(schemas["ModelDetails"]["properties"])
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(PS_BODIES)
 def test_every_body_the_contract_allows_parses_and_round_trips(body: dict[str, Any]) -> None:
@@ -63,6 +64,7 @@ def test_broken_bodies_raise_contract_error_naming_the_field(case: str, body: An
     assert "http://x/api/ps" in str(raised.value)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     PS_BODIES.filter(lambda body: len(body["models"]) > 0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -58,3 +59,12 @@ def test_faults_in_force_take_the_full_path() -> None:
     assert http.get("/api/ps").status_code == 200
     http.post("/_mock/faults", json={"route": "GET /api/ps", "kind": "status", "value": 500})
     assert http.get("/api/ps").status_code == 500
+
+
+def test_the_access_log_shows_api_ps_like_any_other_request(caplog: pytest.LogCaptureFixture) -> None:
+    app = create_app(MockConfig())
+    with caplog.at_level("INFO", logger="ollama_contract_kit.mock"):
+        _call(app.wsgi_app, app)  # the fast path
+        _call(app.wsgi_app, app, headers={"X-Ollama-Mock-Fault": "latency=1"})  # the full pipeline
+    fast, full = (re.sub(r"\d+\.\d+ms$", "Nms", record.getMessage()) for record in caplog.records)
+    assert fast == full and fast.endswith('"GET /api/ps" 200 Nms'), (fast, full)

@@ -42,6 +42,16 @@ def test_default_world_has_the_variety_users_meet() -> None:
     assert names - set(running), "some models are installed but not running"
 
 
+def test_the_world_mirroring_the_real_server_is_valid_and_says_its_show_facts() -> None:
+    mirror = Path(__file__).resolve().parent / "data" / "real-ollama-0.33" / "world.yaml"
+    assert validator_for("control", "World").problems(parse_yaml(mirror.read_text(encoding="utf-8"))) == []
+    world = read_fixture_file(mirror)
+    tiny = next(model for model in world.models if model.display_name == "tiny:latest")
+    assert world.models_path == "/usr/share/ollama/.ollama/models" and world.version == "0.33.0-rc2"
+    assert tiny.weights == "sha256:becf69aa05085e52d212bdd07b8d48f7702a2ede34a0f4335b7a07f2848c2001"
+    assert tiny.model_info and tiny.model_info["llama.attention.head_count_kv"] == 2
+
+
 def test_yaml_timestamps_stay_text(tmp_path: Path) -> None:
     fixture = tmp_path / "world.yaml"
     fixture.write_text(f"models:{MODEL}    modified_at: 2025-06-02T08:00:00Z\n")
@@ -119,6 +129,19 @@ BAD_FIXTURES = [
         "$.running[0].size_vram",
         "more than the loaded size",
     ),
+    (
+        "weights without sha256:",
+        f"models:{MODEL}    weights: {DIGEST}\n",
+        "$.models[0].weights",
+        "does not match",
+    ),
+    (
+        "a tensor without shape",
+        f"models:{MODEL}    tensors: [{{name: output.weight, type: F16}}]\n",
+        "$.models[0].tensors[0]",
+        "'shape' is a required property",
+    ),
+    ("models_path empty", f"models_path: ''\nmodels:{MODEL}", "$.models_path", "should be non-empty"),
     (
         "expires_at without zone",
         f"models:{MODEL}running:\n  - model: smollm2:360m\n    expires_at: '2030-01-01T00:00:00'\n",

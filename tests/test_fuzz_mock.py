@@ -18,6 +18,8 @@ from ollama_contract_kit.contract_tests.fuzz_config import SCHEMATHESIS_CONFIG
 from ollama_contract_kit.mock_server import MockOllama
 from ollama_contract_kit.openapi import spec_path
 
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
+
 EXAMPLES = int(os.environ.get("OLLAMA_FUZZ_EXAMPLES", "30"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 _UNEXPECTED = {"phases": {"coverage": {"unexpected-methods": ["PUT", "POST", "PATCH", "DELETE", "TRACE"]}}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -85,4 +86,4 @@ class MockLifecycle(RuleBasedStateMachine):
 
 
 MockLifecycle.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
-TestMockLifecycle = MockLifecycle.TestCase
+TestMockLifecycle = pytest.mark.slow(MockLifecycle.TestCase)

@@ -62,6 +62,18 @@ def test_tool_calls_have_ids_indexes_and_valid_arguments(http: FlaskClient) -> N
     assert again["message"]["tool_calls"] == answer["message"]["tool_calls"], "deterministic"
 
 
+@pytest.mark.parametrize(
+    "tool",
+    [{}, {"type": "function", "function": {"name": "f", "parameters": {"type": "string"}}},
+     {"type": "function", "function": {"name": "f", "parameters": "not a schema"}}],
+    ids=["empty", "string-parameters", "parameters-not-an-object"],
+)  # fmt: skip
+def test_tool_call_arguments_are_always_an_object(http: FlaskClient, tool: dict[str, Any]) -> None:
+    answer = _chat(http, messages=[{"role": "user", "content": "x"}], tools=[tool]).get_json()
+    assert answer["message"]["tool_calls"][0]["function"]["arguments"] == {}
+    assert validator_for("ollama", "ChatResponse").problems(answer) == []
+
+
 def test_streamed_tool_calls_come_in_their_own_chunk_before_the_last(http: FlaskClient) -> None:
     lines = _lines(http.post("/api/chat", json={"model": "llama3.2", "messages": [{"role": "user", "content": "x"}],
                                                 "tools": [TOOL]}).get_data())  # fmt: skip

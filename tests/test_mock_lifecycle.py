@@ -226,6 +226,11 @@ def test_trailing_data_after_the_json_value_is_ignored(http: FlaskClient) -> Non
     assert response.status_code == 200
 
 
-def test_huge_numeric_keep_alive_is_forever(http: FlaskClient) -> None:
-    http.post("/api/generate", json={"model": SMALL, "keep_alive": 1e300})
-    assert parse_timestamp(str(_entry(http)["expires_at"])) > datetime.now(timezone.utc) + timedelta(days=365 * 290)  # type: ignore[index]
+def test_huge_numeric_keep_alive_overflows_and_unloads(http: FlaskClient) -> None:
+    # Go converts 1e300 s to a Duration past int64: the minimum on amd64, so a negative keep-alive
+    # (api.Duration.UnmarshalJSON; docs/ollama-facts/scheduler.md): loaded, then unloaded when the request ends.
+    answer = http.post("/api/generate", json={"model": SMALL, "keep_alive": 1e300})
+    assert answer.get_json()["done_reason"] == "load"
+    assert _entry(http) is None
+    http.post("/api/generate", json={"model": SMALL, "keep_alive": 9e9})
+    assert parse_timestamp(str(_entry(http)["expires_at"])) > datetime.now(timezone.utc) + timedelta(days=365 * 285)  # type: ignore[index]

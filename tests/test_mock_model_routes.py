@@ -62,6 +62,62 @@ def test_show_derives_model_info_from_the_fixture(http: FlaskClient) -> None:
     assert http.post("/api/show", json={"model": "llava:7b", "system": "Be terse."}).get_json()["system"] == "Be terse."
 
 
+def _from_blobs(show: dict[str, Any]) -> list[str]:
+    """The digests the Modelfile's FROM lines name (`.../blobs/sha256-<hex>`)."""
+    return [
+        "sha256:" + line.rsplit("sha256-", 1)[1] for line in show["modelfile"].splitlines() if line.startswith("FROM ")
+    ]
+
+
+def test_the_blobs_the_modelfile_names_are_on_disk(http: FlaskClient) -> None:
+    llava = http.post("/api/show", json={"model": "llava:7b"}).get_json()
+    weights, projector = _from_blobs(llava)
+    assert llava["modelfile"].splitlines()[4] == f"FROM /root/.ollama/models/blobs/{weights.replace(':', '-')}"
+    assert http.head(f"/api/blobs/{weights}").status_code == 200
+    assert http.head(f"/api/blobs/{projector}").status_code == 200
+
+
+def test_tensors_follow_the_architecture(http: FlaskClient) -> None:
+    shown = http.post("/api/show", json={"model": "llama3.2"}).get_json()
+    info, tensors = shown["model_info"], shown["tensors"]
+    blocks, width = info["llama.block_count"], info["llama.embedding_length"]
+    heads, kv_heads = info["llama.attention.head_count"], info["llama.attention.head_count_kv"]
+    assert len(tensors) == 3 + 9 * blocks
+    by_name = {tensor["name"]: tensor for tensor in tensors}
+    vocabulary = info["llama.vocab_size"]
+    assert by_name["token_embd.weight"] == {"name": "token_embd.weight", "type": "Q4_K", "shape": [width, vocabulary]}
+    assert by_name[f"blk.{blocks - 1}.attn_k.weight"]["shape"] == [width, width // heads * kv_heads]
+    assert by_name["blk.0.ffn_down.weight"]["shape"] == [info["llama.feed_forward_length"], width]
+    assert by_name["blk.0.attn_norm.weight"] == {"name": "blk.0.attn_norm.weight", "type": "F32", "shape": [width]}
+
+
+def test_verbose_show_sends_the_tokenizer_arrays(http: FlaskClient) -> None:
+    plain = http.post("/api/show", json={"model": "smollm2:360m"}).get_json()["model_info"]
+    verbose = http.post("/api/show", json={"model": "smollm2:360m", "verbose": True}).get_json()["model_info"]
+    assert plain["tokenizer.ggml.tokens"] is None and plain["tokenizer.ggml.token_type"] is None
+    tokens, types = verbose["tokenizer.ggml.tokens"], verbose["tokenizer.ggml.token_type"]
+    assert len(tokens) == len(types) == verbose["llama.vocab_size"] and tokens[:3] == ["<unk>", "<s>", "</s>"]
+    assert set(verbose) == set(plain), "the same keys, arrays in full"
+
+
+def test_a_model_made_with_a_system_prompt_adds_one_layer(http: FlaskClient) -> None:
+    base = next(
+        model for model in http.get("/api/tags").get_json()["models"] if model["name"] == "nomic-embed-text:latest"
+    )
+    made = http.post("/api/create", json={"model": "terse", "from": "nomic-embed-text", "system": "Be terse."})
+    system = "sha256:" + hashlib.sha256(b"Be terse.").hexdigest()
+    weights = _from_blobs(http.post("/api/show", json={"model": "nomic-embed-text"}).get_json())[0]
+    assert _lines(made.get_data()) == [
+        {"status": f"using existing layer {weights}"},
+        {"status": f"creating new layer {system}"},
+        {"status": "writing manifest"},
+        {"status": "success"},
+    ], "the base's layers (its weights: the default template has no layer), then the new system layer"
+    terse = next(model for model in http.get("/api/tags").get_json()["models"] if model["name"] == "terse:latest")
+    assert terse["size"] == base["size"] + len(b"Be terse.")
+    assert _from_blobs(http.post("/api/show", json={"model": "terse"}).get_json()) == [weights], "the same weights"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "error"),
     [
@@ -129,7 +185,9 @@ def test_legacy_embeddings(http: FlaskClient) -> None:
     wrong_case = http.post("/api/embeddings", json={"model": "Nomic-Embed-Text", "prompt": "x"})
     assert wrong_case.status_code == 404, "this route does not fold case"
     cannot = http.post("/api/embeddings", json={"model": "smollm2:360m", "prompt": "x"})
-    assert (cannot.status_code, cannot.get_json()) == (500, {"error": "this model does not support embeddings"})
+    assert (cannot.status_code, cannot.get_json()) == (
+        500, {"error": "This server does not support embeddings. Start it with `--embeddings`"}
+    ), "llama-server's refusal, relayed as a 500 (server/routes.go EmbeddingsHandler)"  # fmt: skip
 
 
 # -- pull, push, create ------------------------------------------------------------------------------------
@@ -225,10 +283,14 @@ def test_create_pulls_a_missing_base_and_quantizes(http: FlaskClient) -> None:
     pulled = _lines(http.post("/api/create", json={"model": "g", "from": "gemma3:1b"}).get_data())
     assert pulled[0] == {"status": "pulling manifest"} and pulled[-1] == {"status": "success"}
     assert {"gemma3:1b", "g:latest"} <= set(_installed(http))
-    refused = http.post("/api/create", json={"model": "x", "from": "llama3.2", "quantize": "q4_0", "stream": False})
+    refused = http.post("/api/create", json={"model": "x", "from": "llama3.2", "quantize": "q8_0", "stream": False})
     assert (refused.status_code, refused.get_json()) == (
         500, {"error": "quantization is only supported for F16, BF16 and F32 models"}
     )  # fmt: skip
+    unknown = http.post("/api/create", json={"model": "x", "from": "llama3.2", "quantize": "q4_0", "stream": False})
+    assert unknown.get_json() == {  # ggml.ParseFileType knows five types, and says so before the model's own
+        "error": "unsupported quantization type Q4_0 - supported types are F32, F16, Q4_K_S, Q4_K_M, Q8_0"
+    }
     neither = http.post("/api/create", json={"model": "x"})
     assert (neither.status_code, neither.get_json()) == (400, {"error": "neither 'from' or 'files' was specified"})
 

@@ -68,7 +68,9 @@ def test_streamed_chat_is_sse_ending_with_done(http: FlaskClient) -> None:
     frames = _events(response.get_data())
     assert frames[-1] == "[DONE]"
     chunks = [json.loads(frame) for frame in frames[:-1]]
-    assert len({chunk["id"] for chunk in chunks}) == 1 and len({chunk["created"] for chunk in chunks}) == 1
+    assert len({chunk["id"] for chunk in chunks}) == 1
+    stamps = [chunk["created"] for chunk in chunks]
+    assert stamps == sorted(stamps), "each chunk stamped when sent (Ollama 0.32.6 and later), in order"
     assert chunks[0]["choices"][0]["delta"]["reasoning"], "a thinking model's thinking comes first, as reasoning"
     assert chunks[-2]["choices"] == [{"index": 0, "delta": {}, "finish_reason": "stop"}]
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["total_tokens"] > 0
@@ -97,7 +99,13 @@ def test_completions_and_an_empty_prompt_load(http: FlaskClient) -> None:
             {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]}]}, 400,
          "image URLs are not currently supported, please use base64 encoded data instead", True),
         ("/v1/chat/completions", {"model": "llama3.2", "reasoning_effort": "huge", "messages": [{"role": "user"}]}, 400,
-         "invalid reasoning value: 'huge'", True),
+         'invalid reasoning value: "huge" (must be "minimal", "low", "medium", "high", "xhigh", "ultra", "max", '
+         'or "none")', True),
+        ("/v1/chat/completions", {"model": "llama3.2", "reasoning_effort": ["high"], "messages": [{"role": "user"}]},
+         400, "json: cannot unmarshal array into Go struct field ChatCompletionRequest.reasoning_effort of type string",
+         True),
+        ("/v1/chat/completions", {"model": "llama3.2", "reasoning": {"effort": {}}, "messages": [{"role": "user"}]},
+         400, "json: cannot unmarshal object into Go struct field Reasoning.reasoning.effort of type string", True),
         ("/v1/chat/completions", {"model": "nope", "messages": [{"role": "user", "content": "x"}]}, 404,
          "model 'nope' not found", False),
         ("/v1/embeddings", {"model": "nomic-embed-text", "input": []}, 400, "invalid input", True),

@@ -84,15 +84,49 @@ def test_wrong_methods_are_the_release_s(client: FlaskClient, release: str) -> N
         assert answer.status_code == 404 and answer.data == b"404 page not found" and "Allow" not in answer.headers
 
 
-def test_load_and_unload_answers_are_the_release_s(client: FlaskClient, release: str) -> None:
-    loaded = client.post("/api/generate", json={"model": "smollm2:360m"}).get_json()
+@pytest.mark.parametrize(("path", "empty"), [("/api/generate", {}), ("/api/chat", {"messages": []})])
+def test_load_and_unload_answers_are_the_release_s(
+    client: FlaskClient, release: str, path: str, empty: dict[str, Any]
+) -> None:
+    """Every release since 0.1.35 (cfa84b847) says "load" on a load; from 0.3.11 (abed273de) an unload says
+    "unload", before it the keep_alive 0 request loaded like any other ("load") and the model expired."""
+    loaded = client.post(path, json={"model": "smollm2:360m", **empty}).get_json()
     assert [entry["name"] for entry in _ps(client)] == ["smollm2:360m"]
-    unloaded = client.post("/api/generate", json={"model": "smollm2:360m", "keep_alive": 0}).get_json()
+    unloaded = client.post(path, json={"model": "smollm2:360m", "keep_alive": 0, **empty}).get_json()
     assert _ps(client) == [], "the model leaves /api/ps either way"
-    if _speaks(release, "load_unload_reasons"):
-        assert (loaded["done_reason"], unloaded["done_reason"]) == ("load", "unload")
-    else:
-        assert "done_reason" not in loaded and "done_reason" not in unloaded and loaded["done"] is True
+    unload_reason = "unload" if _speaks(release, "unload_reason") else "load"
+    assert (loaded["done"], loaded["done_reason"]) == (True, "load")
+    assert (unloaded["done"], unloaded["done_reason"]) == (True, unload_reason)
+    if path == "/api/chat":
+        keys = list(loaded)
+        reason_after_done = keys.index("done_reason") > keys.index("done")
+        assert reason_after_done is _speaks(release, "chat_done_reason_last"), keys
+
+
+@pytest.mark.parametrize(("release", "reason"), [("0.3.10", "load"), ("0.3.11", "unload")])
+def test_the_unload_reason_begins_with_0_3_11(release: str, reason: str) -> None:
+    with create_app(MockConfig(ollama_version=release, log_requests=False)).test_client() as client:
+        client.post("/api/generate", json={"model": "smollm2:360m"})
+        answer = client.post("/api/generate", json={"model": "smollm2:360m", "keep_alive": 0}).get_json()
+        assert answer["done_reason"] == reason
+        listed = [entry["name"] for entry in client.get("/api/ps").get_json()["models"]]
+        assert "smollm2:360m" not in listed, "unloaded (or, before 0.3.11, expired at once)"
+
+
+def test_before_0_3_11_an_unload_is_a_load_and_checks_what_a_load_checks() -> None:
+    with create_app(MockConfig(ollama_version="0.3.10", log_requests=False)).test_client() as client:
+        answer = client.post("/api/generate", json={"model": "nomic-embed-text", "keep_alive": 0})
+        assert (answer.status_code, answer.get_json()) == (
+            400,
+            {"error": '"nomic-embed-text" does not support generate'},
+        )
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_unclean_paths_redirect_as_the_release_s(client: FlaskClient, release: str, method: str) -> None:
+    answer = client.open("/api/./ps", method=method)
+    assert answer.status_code == (307 if _speaks(release, "clean_path_307") else 301)
+    assert answer.headers["Location"] == "/api/ps"
 
 
 def test_capabilities_are_said_from_their_release(client: FlaskClient, release: str) -> None:

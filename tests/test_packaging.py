@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -16,35 +17,31 @@ COMMANDS = ("ollama-mock", "ollama-contract", "ollama-ps")
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtualenv with the kit's wheel installed (dependencies from the package index or pip's cache)."""
+    """A fresh virtualenv with the kit's wheel installed; its dependencies are this environment's, seen through
+    a path file (the kit itself is not: this environment has it as an editable install, which a path file skips)."""
     root = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(root / "dist"),
-            str(REPO),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(root / "dist"),
+         str(REPO)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
     wheel = next((root / "dist").glob("ollama_contract_kit-*.whl"))
     environment = root / "venv"
-    venv.create(environment, with_pip=True)
+    venv.create(environment)
+    python = environment / "bin" / "python"
+    site = Path(subprocess.run([python, "-c", "import site; print(site.getsitepackages()[0])"],
+                               capture_output=True, text=True, check=True).stdout.strip())  # fmt: skip
+    (site / "dependencies.pth").write_text("\n".join(sysconfig_site_packages()) + "\n", encoding="utf-8")
     subprocess.run(
-        [str(environment / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
     return environment
+
+
+def sysconfig_site_packages() -> list[str]:
+    """This environment's site-packages folders."""
+    return sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
 
 
 @pytest.mark.slow
@@ -62,6 +59,11 @@ def test_wheel_ships_the_spec_and_finds_it_at_run_time(installed: Path) -> None:
     result = subprocess.run([str(installed / "bin" / "python"), "-c", code], capture_output=True, text=True, cwd="/")
     assert result.returncode == 0, result.stderr
     assert "site-packages/ollama_contract_kit/openapi/ollama.yaml" in result.stdout
+    config = subprocess.run(
+        [str(installed / "bin" / "ollama-contract"), "spec", "--schemathesis-config"], capture_output=True, text=True
+    )
+    shipped = Path(config.stdout.strip())
+    assert "site-packages" in str(shipped) and "ollama_contract_kit.contract_tests.checks" in shipped.read_text()
 
 
 @pytest.mark.slow

@@ -7,13 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,9 +16,11 @@ import requests
 
 from ollama_contract_kit.mock_server import MockOllama
 
+from .proxied import PROXY, proxy_to
 from .servers import BROKEN, VALID, Server
 
-PROXY = [sys.executable, "-m", "ollama_contract_kit.contract_tests.cli", "proxy"]
+pytestmark = pytest.mark.slow  # subprocesses: `make check` leaves them out
+
 #: Broken servers whose fault an app's ordinary traffic (below) shows, and the rule that catches each.
 SHOWN_BY_TRAFFIC = {
     "models null": "schema",
@@ -37,40 +34,6 @@ SHOWN_BY_TRAFFIC = {
 }
 FAITHFUL = ["the default world", "Ollama 0.1.38 profile, CPU only: modified_at, no size_vram", "zone +05:30",
             "behind a prefix and a token"]  # fmt: skip
-
-
-@dataclass
-class Proxied:
-    """A running proxy: its URL and process."""
-
-    url: str
-    process: subprocess.Popen[str]
-
-    def stop(self) -> tuple[int, str]:
-        """SIGINT, then the exit code and everything it printed."""
-        self.process.send_signal(signal.SIGINT)
-        output, _ = self.process.communicate(timeout=20)
-        return self.process.returncode, output
-
-
-@contextmanager
-def proxy_to(upstream: str, *arguments: str) -> Iterator[Proxied]:
-    with subprocess.Popen(
-        [*PROXY, "--upstream", upstream, "--port", "0", "--grace", "1", *arguments],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as process:
-        assert process.stdout is not None
-        lines = [process.stdout.readline(), process.stdout.readline()]
-        found = re.search(r"http://127\.0\.0\.1:(\d+) ->", lines[-1])
-        assert found, f"the proxy says where it listens: {lines}"
-        proxied = Proxied(f"http://127.0.0.1:{found.group(1)}", process)
-        try:
-            yield proxied
-        finally:
-            if process.poll() is None:
-                process.kill()
 
 
 def app_traffic(url: str, headers: dict[str, str]) -> None:

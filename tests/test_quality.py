@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO
+
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
 
 #: The kit's packages, each a top-level folder of the repository installed as `ollama_contract_kit.<folder>`.
 PACKAGES = ("openapi", "commandline", "client", "mock_server", "contract_tests")
@@ -47,10 +51,11 @@ def test_mypy_strict_passes(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_importing_the_pytest_plugin_or_the_client_headers_stays_light() -> None:
-    # The plugin loads in every project that installs the kit; the mock imports commandline.headers.
+def test_importing_the_pytest_plugins_or_the_client_headers_stays_light() -> None:
+    # The plugins load in every project that installs the kit; the mock imports commandline.headers.
     code = (
         "import sys, ollama_contract_kit.mock_server.pytest_plugin, ollama_contract_kit.commandline.headers;"
+        "import ollama_contract_kit.contract_tests.fixtures, ollama_contract_kit.contract_tests.plugin;"
         "heavy = {'flask', 'requests', 'schemathesis', 'jsonschema'} & set(sys.modules); assert not heavy, heavy"
     )
     result = _run(sys.executable, "-c", code)

@@ -17,12 +17,14 @@ import pytest
 from ollama_contract_kit.mock_server import MockOllama
 from ollama_contract_kit.openapi.timestamps import parse_timestamp
 
+pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
+
 CONTRACT = [sys.executable, "-m", "ollama_contract_kit.contract_tests.cli"]
 
 
 def _start_verify(url: str, *arguments: str, cwd: Path | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [*CONTRACT, "verify", "--url", url, "--max-examples", "2", *arguments],
+        [*CONTRACT, "verify", "--url", url, "--max-examples", "2", "--max-rate", "1000", *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -44,7 +46,7 @@ def _probe_loads(mock: MockOllama) -> list[dict[str, object]]:
 @pytest.mark.parametrize("stop", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.heavy)])
 def test_interrupted_verify_restores_the_server_and_says_so(stop: signal.Signals, tmp_path: Path) -> None:
     with MockOllama(log_requests=False) as mock:
-        mock.add_fault("*", "latency", 150)  # a slow server: the signal lands while a request is under way
+        mock.add_fault("POST /api/generate", "latency", 150)  # slow loads: the signal lands while one is under way
         before = _names(mock.running())
         junit, report = tmp_path / "out" / "junit.xml", tmp_path / "out" / "report.json"
         with _start_verify(mock.url, "--junit-xml", str(junit), "--json", str(report)) as process:
@@ -103,16 +105,15 @@ def test_reports_go_into_new_folders(ollama_mock: MockOllama, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("option", ["--junit-xml", "--json"])
-def test_an_unwritable_report_path_is_a_usage_error_before_the_run(
-    option: str, ollama_mock: MockOllama, tmp_path: Path
-) -> None:
+def test_an_unwritable_report_path_is_a_usage_error_before_the_run(option: str, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    process = _start_verify(ollama_mock.url, option, str(blocker / "report.xml"))
-    _, errors = process.communicate(timeout=60)
-    assert process.returncode == 2
-    assert errors.strip() == f"ollama-contract: {option}: {blocker} is not a folder"
-    assert ollama_mock.requests == [], "nothing was sent to the server"
+    with MockOllama(log_requests=False) as mock:  # its own: nothing else may talk to it meanwhile
+        process = _start_verify(mock.url, option, str(blocker / "report.xml"))
+        _, errors = process.communicate(timeout=60)
+        assert process.returncode == 2
+        assert errors.strip() == f"ollama-contract: {option}: {blocker} is not a folder"
+        assert mock.requests == [], "nothing was sent to the server"
 
 
 def _free_port() -> int:
@@ -192,9 +193,14 @@ def test_a_live_server_gets_only_reads_and_the_lifecycle_probes(ollama_mock: Moc
     sent = ollama_mock.requests
     assert 0 < len(sent) < 1000, "the whole run is in the request log"
     forbidden = ("/api/pull", "/api/push", "/api/create", "/api/copy", "/api/delete", "/api/blobs", "/api/embed",
-                 "/api/chat", "/api/show", "/v1/")  # fmt: skip
+                 "/api/chat", "/api/show", "/v1/", "/_mock/")  # fmt: skip
     assert not [entry for entry in sent if entry["path"].startswith(forbidden)]
     generating = [json.loads(entry["body"]) for entry in sent if entry["path"] == "/api/generate"]
-    assert generating and all(not body.get("prompt") for body in generating), "nothing is ever generated"
+    assert generating, "the lifecycle probe loads and unloads"
+    assert all(set(body) <= {"model", "keep_alive"} for body in generating), (
+        "only loads and unloads: nothing is generated"
+    )
+    acted_on = [entry for entry in sent if entry["method"] not in ("GET", "HEAD") and entry["path"] != "/api/generate"]
+    assert all(entry["status"] in (404, 405) for entry in acted_on), "other methods only ever meet the router's refusal"
     changing = {entry["method"] for entry in sent if entry["status"] < 400 and entry["path"] != "/api/generate"}
     assert changing <= {"GET", "HEAD"}, changing

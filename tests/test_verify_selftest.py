@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 
 from ollama_contract_kit.contract_tests.report import Verification, render_text
-from ollama_contract_kit.contract_tests.verify import verify
+from ollama_contract_kit.contract_tests.runner import verify
 
 from .servers import BROKEN, VALID, Server
+
+#: One process keeps the score (test_print_the_score reads it): under xdist the module stays in one worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("verify-selftest")]
 
 SCORE: dict[str, list[str]] = {"broken caught": [], "broken missed": [], "valid passed": [], "valid failed": []}
 

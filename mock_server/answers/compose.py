@@ -1,12 +1,16 @@
-"""The default answerer: a short, deterministic reply to every request, in text, thinking, JSON or tool calls.
+"""The default answerer: a short, deterministic reply to every request no scripted rule answers.
 
-The rules, in order:
-- a request with tools whose last message is not a tool result calls the first tool, with arguments
-  that satisfy its parameters schema;
-- `format: "json"` answers `{"answer": "<the sentence>"}`; a schema `format` a value valid against it;
-- otherwise the sentence `Mock answer from <model> to: <the first eight words>`, with `(I see N images.)`
-  for a vision model given images;
-- a thinking model (or `think` asked of one) first thinks `The user wrote: ... A short answer will do.`
+Its rules, in order (docs/replies.md says the same for users):
+1. Tools offered and a tool to call: `tool_choice` names one (or says `required`), or it is the first
+   turn (the last message is not a tool's result), or after a tool's result exactly one offered tool
+   is still uncalled (an "output tool", as agent frameworks offer). The call's arguments satisfy the
+   tool's parameters schema.
+2. `format` a JSON Schema: a value valid against it.
+3. `format: "json"`: when the messages carry a JSON Schema (as JSON-mode libraries put it in the
+   prompt), a value valid against it; else `{"answer": "<the sentence>"}`.
+4. Otherwise the sentence `Mock answer from <model> to: <the first eight words>`, with
+   `(I see N images.)` for a vision model given images.
+A thinking model (or `think` asked of one) first thinks `The user wrote: ... A short answer will do.`
 The same request always gets the same reply.
 """
 
@@ -21,6 +25,9 @@ from typing import Any
 
 from .structured import example_for
 
+#: The most characters of the messages searched for a JSON Schema (JSON mode).
+_SCHEMA_SEARCH_LIMIT = 200_000
+
 
 @dataclass(frozen=True)
 class Ask:
@@ -31,19 +38,39 @@ class Ask:
     think: bool = False
     format: Any = None  # None, "json", or a JSON Schema object
     tools: tuple[Mapping[str, Any], ...] = ()
-    after_tool: bool = False  # the last message is a tool's result: answer it in words
+    after_tool: bool = False  # the last message is a tool's result
     images: int = 0
     sees_images: bool = False
     call_ids: bool = True  # tool calls carry an id (Ollama 0.12.10 and later)
+    #: The request's path (`/api/chat`, `/v1/responses`), what rules match a route on.
+    route: str = ""
+    #: The prompt, or the last message of the user's: what rules match text on.
+    user_text: str = ""
+    #: Every text of the prompt (system, messages), where a JSON-mode schema may hide.
+    texts: tuple[str, ...] = ()
+    #: The request's headers, names in lower case.
+    headers: Mapping[str, str] = field(default_factory=dict)
+    #: Tools the conversation has called already, by name.
+    called: tuple[str, ...] = ()
+    #: A tool the request requires (`tool_choice`), or "required" for any.
+    tool_choice: str | None = None
 
 
 @dataclass(frozen=True)
 class Reply:
-    """The model's whole answer, before `num_predict` or `stop` end it."""
+    """The model's whole answer, before `num_predict` or `stop` end it, and how it streams."""
 
     content: str
     thinking: str = ""
     tool_calls: tuple[dict[str, Any], ...] = field(default=())
+    #: The reason to report at the end (None: how it ended).
+    done_reason: str | None = None
+    #: Seconds before the first token (after the load).
+    delay_seconds: float = 0.0
+    #: Stream the content in this many pieces (None: word by word).
+    chunks: int | None = None
+    #: Tokens a second for this answer (None: the mock's pace).
+    tokens_per_second: float | None = None
 
 
 def _echo(text: str) -> str:
@@ -64,11 +91,50 @@ def tool_call(ask: Ask, name: str, arguments: Mapping[str, Any], index: int = 0)
     return {"id": call_id(f"{ask.model}\0{ask.text}\0{name}\0{index}"), **call} if ask.call_ids else call
 
 
-def _first_tool_call(ask: Ask) -> dict[str, Any]:
-    function = ask.tools[0].get("function")
-    function = function if isinstance(function, Mapping) else {}
+def _function(tool: Mapping[str, Any]) -> Mapping[str, Any]:
+    function = tool.get("function")
+    return function if isinstance(function, Mapping) else {}
+
+
+def _tool_to_call(ask: Ask) -> Mapping[str, Any] | None:
+    """The tool the default answerer calls, if any (rule 1 above)."""
+    if not ask.tools:
+        return None
+    if ask.tool_choice and ask.tool_choice != "required":
+        return next((tool for tool in ask.tools if _function(tool).get("name") == ask.tool_choice), None)
+    if not ask.after_tool:
+        return ask.tools[0]
+    uncalled = [tool for tool in ask.tools if _function(tool).get("name") not in ask.called]
+    if ask.tool_choice == "required" and uncalled:
+        return uncalled[0]
+    # One of several tools left uncalled is the app's way out (an "output tool"); a lone tool that was
+    # just answered is not called again, so an agent loop always ends.
+    return uncalled[0] if len(ask.tools) > 1 and len(uncalled) == 1 else None
+
+
+def _call(ask: Ask, tool: Mapping[str, Any]) -> dict[str, Any]:
+    function = _function(tool)
     arguments = example_for(function.get("parameters") or {"type": "object"})
     return tool_call(ask, str(function.get("name") or "tool"), arguments if isinstance(arguments, dict) else {})
+
+
+def schema_in(texts: tuple[str, ...]) -> dict[str, Any] | None:
+    """The last JSON Schema written in `texts` (an object with `properties`, as JSON-mode prompts carry one)."""
+    found: dict[str, Any] | None = None
+    decoder = json.JSONDecoder()
+    for text in texts:
+        text = text[:_SCHEMA_SEARCH_LIMIT]
+        start = text.find("{")
+        while start >= 0:
+            try:
+                value, end = decoder.raw_decode(text, start)
+            except (ValueError, RecursionError):
+                start = text.find("{", start + 1)
+                continue
+            if isinstance(value, dict) and isinstance(value.get("properties"), dict):
+                found = value
+            start = text.find("{", end)
+    return found
 
 
 def compose(ask: Ask) -> Reply:
@@ -78,12 +144,15 @@ def compose(ask: Ask) -> Reply:
     if ask.images and ask.sees_images:
         sentence += f" (I see {ask.images} image{'s' if ask.images > 1 else ''}.)"
     thinking = f"The user wrote: {echo or 'nothing'}. A short answer will do." if ask.think else ""
-    if ask.tools and not ask.after_tool:
-        return Reply(content="", thinking=thinking, tool_calls=(_first_tool_call(ask),))
-    if ask.format == "json":
-        content = json.dumps({"answer": sentence}, ensure_ascii=False)
-    elif isinstance(ask.format, dict):
+    tool = _tool_to_call(ask)
+    if tool is not None:
+        return Reply(content="", thinking=thinking, tool_calls=(_call(ask, tool),))
+    if isinstance(ask.format, dict):
         content = json.dumps(example_for(ask.format), ensure_ascii=False)
+    elif ask.format == "json":
+        schema = schema_in(ask.texts)
+        value = example_for(schema) if schema is not None else {"answer": sentence}
+        content = json.dumps(value, ensure_ascii=False)
     else:
         content = sentence
     return Reply(content=content, thinking=thinking)

@@ -30,10 +30,12 @@ class Token:
 
 @dataclass(frozen=True)
 class Transcript:
-    """The tokens the model emitted and why it stopped."""
+    """The tokens the model emitted, why it stopped, and how fast (None: the mock's pace)."""
 
     tokens: tuple[Token, ...]
-    done_reason: str  # "stop" or "length"
+    done_reason: str  # "stop" or "length" (or what a scripted reply says)
+    delay_seconds: float = 0.0
+    tokens_per_second: float | None = None
 
     @property
     def eval_count(self) -> int:
@@ -80,25 +82,43 @@ def _cut_at_stop(parts: Sequence[str], stops: Iterable[str]) -> tuple[list[str],
     return [part for part in kept if part], True
 
 
+def _in_chunks(text: str, chunks: int) -> list[str]:
+    """`text` in `chunks` pieces of about the same length (fewer when it is shorter)."""
+    size = max(1, -(-len(text) // chunks))
+    return [text[start : start + size] for start in range(0, len(text), size)]
+
+
+def _cost(part: str, *, chunked: bool) -> int:
+    """Tokens a piece counts for: one a word, one a piece of a word-by-word or JSON answer."""
+    return max(1, len(part.split())) if chunked else 1
+
+
 def transcribe(reply: Reply, num_predict: int, stops: Sequence[str], *, structured: bool, context: int) -> Transcript:
     """The tokens of `reply` as the model emits them under `num_predict` and `stops` (`context` bounds -1)."""
     thinking, stopped = _cut_at_stop(pieces(reply.thinking), stops)
     content: list[str] = []
     calls: list[Token] = []
     if not stopped:
-        content, stopped = _cut_at_stop(pieces(reply.content, structured), stops)
+        parts = _in_chunks(reply.content, reply.chunks) if reply.chunks else pieces(reply.content, structured)
+        content, stopped = _cut_at_stop(parts, stops)
     if not stopped:
         calls = [
             Token("tool_call", call=call, cost=len(pieces(json.dumps(call), structured=True)))
             for call in reply.tool_calls
         ]
-    tokens = [Token("thinking", part) for part in thinking] + [Token("content", part) for part in content] + calls
+    tokens = [Token("thinking", part) for part in thinking]
+    tokens += [Token("content", part, cost=_cost(part, chunked=bool(reply.chunks))) for part in content] + calls
     budget = num_predict if num_predict > 0 else 10 * context
     kept: list[Token] = []
     spent = 0
+    ended = "stop"
     for token in tokens:
         if spent + token.cost > budget:
-            return Transcript(tuple(kept), "length")
+            ended = "length"
+            break
         kept.append(token)
         spent += token.cost
-    return Transcript(tuple(kept), "length" if spent >= budget else "stop")
+    else:
+        ended = "length" if spent >= budget else "stop"
+    reason = reply.done_reason if reply.done_reason and ended == "stop" else ended
+    return Transcript(tuple(kept), reason, reply.delay_seconds, reply.tokens_per_second)

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,6 +58,42 @@ def _no_constant(literal: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_float=_go_float, parse_int=_go_int, parse_constant=_no_constant)
+#: A `\uD800`-`\uDFFF` escape: the text may decode to a lone surrogate (a backslash before it aside).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _replace_surrogates(text: str) -> str:
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings and keys replaced by U+FFFD, as Go's decoder does.
+
+    Python joins a valid `\\uD83D\\uDE00` pair into one character, so any surrogate left is a lone one;
+    it could never be encoded as UTF-8 again. Containers are changed in place, without recursion.
+    """
+    if isinstance(value, str):
+        return _replace_surrogates(value)
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    node[index] = _replace_surrogates(item)
+                elif isinstance(item, (list, dict)):
+                    pending.append(item)
+        elif isinstance(node, dict):
+            entries = list(node.items())
+            node.clear()
+            for key, item in entries:
+                if isinstance(item, str):
+                    item = _replace_surrogates(item)
+                elif isinstance(item, (list, dict)):
+                    pending.append(item)
+                node[_replace_surrogates(key)] = item
+    return value
 
 
 def decode_json(text: str) -> Any:
@@ -64,6 +101,7 @@ def decode_json(text: str) -> Any:
 
     Unlike Python, Go refuses `NaN`/`Infinity` and numbers beyond float64, and it does not overflow
     the stack on deep nesting (it stops at 10,000 levels; this decoder stops sooner, with Go's text).
+    Like Go, it reads an escaped lone surrogate (`"\\ud800"`) as U+FFFD.
     """
     text = text.lstrip(" \t\r\n")
     if not text:
@@ -81,7 +119,7 @@ def decode_json(text: str) -> Any:
         if error.pos >= len(text.rstrip()):
             raise BodyError("unexpected EOF") from None
         raise BodyError(f"invalid character {text[error.pos]!r} looking for beginning of value") from None
-    return value
+    return _without_lone_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
 
 
 def go_kind(value: Any) -> str:

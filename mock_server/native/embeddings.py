@@ -15,10 +15,10 @@ from ollama_contract_kit.openapi.names import parse_model_name
 
 from ..serving.responses import error_response, json_response
 from ..simulation.options import OptionError
-from ..world import card
+from ..world import gguf
 from ..world.models import InstalledModel
 from .common import Refused, body, installed_model
-from .inference import request_options, schedule
+from .inference import request_options, schedule, scripted_failure
 
 embedding_routes = Blueprint("embeddings", __name__)
 
@@ -50,7 +50,7 @@ def embedding(model: InstalledModel, text: str, dimensions: int = 0) -> list[flo
 
     With `0 < dimensions < width` it is cut to that many values and normalized again, as Ollama does.
     """
-    vector = list(_unit_vector(model.digest, text, card.embedding_length(model)))
+    vector = list(_unit_vector(model.digest, text, gguf.embedding_length(model)))
     if 0 < dimensions < len(vector):
         vector = vector[:dimensions]
         norm = math.sqrt(sum(value * value for value in vector)) or 1.0
@@ -107,6 +107,7 @@ def embed() -> Response:
     except OptionError as wrong:
         return error_response(500, str(wrong))
     try:
+        scripted_failure(name, inputs[0] if inputs else "")
         if not inputs:
             return json_response({"model": name, "embeddings": []})
         if not model.can("embedding"):
@@ -128,13 +129,16 @@ def embed() -> Response:
                 "prompt_eval_count": prompt_tokens,
             }
         )
+    except Refused as refused:
+        return refused.response()
     finally:
         generation.close()  # with keep_alive 0 the runner expires right after the request
 
 
 @embedding_routes.route("/api/embeddings", methods=["POST"])
 def embeddings() -> Response:
-    """The legacy single-prompt route: float64 values, 400 for a missing model, 500 for a model that cannot embed."""
+    """The legacy single-prompt route: float64 values, 400 for a missing model, 500 (with llama-server's text) for
+    a model that cannot embed."""
     try:
         data = body(
             "EmbeddingRequest",
@@ -155,11 +159,14 @@ def embeddings() -> Response:
         return error_response(500, str(wrong))
     try:
         prompt = str(data.get("prompt") or "")
+        scripted_failure(name, prompt)
         if not prompt:
             return json_response({"embedding": []})
         if not model.can("embedding"):
-            return error_response(500, "this model does not support embeddings")
+            return error_response(500, NOT_AN_EMBEDDING_MODEL)  # the runner's error, relayed as a 500 here
         generation.read(tokens(prompt))
         return json_response({"embedding": embedding(model, prompt)})
+    except Refused as refused:
+        return refused.response()
     finally:
         generation.close()

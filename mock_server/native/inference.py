@@ -11,12 +11,14 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 from werkzeug.wsgi import ClosingIterator
 
 from ollama_contract_kit.openapi.releases import has
 
-from ..answers.compose import Ask, compose
+from ..answers.compose import Ask, Reply
+from ..answers.conversation import Conversation, read_conversation
+from ..answers.replies import ScriptedFailure, answer
 from ..answers.transcript import count_prompt_tokens, transcribe
 from ..serving.responses import error_response, json_response
 from ..simulation.generation import Generation
@@ -217,14 +219,35 @@ def fitted_prompt(tokens: int, generation: Generation, shift: bool) -> int:
     return context - max((context - _KEPT_TOKENS) // 2, 1)
 
 
-def _answer_text(endpoint: Endpoint, data: dict[str, Any]) -> tuple[str, list[str], int]:
-    """The text the answer is about, every text of the prompt, and how many chat messages it has."""
+def _conversation(endpoint: Endpoint, data: dict[str, Any]) -> Conversation:
+    """A generate's system and prompt, or a chat's messages, as a conversation."""
     if endpoint is GENERATE:
-        prompt = str(data.get("prompt") or "")
-        return prompt, [prompt, str(data.get("system") or "")], 0
-    messages = _messages(data)
-    last = messages[-1] if messages else {}
-    return str(last.get("content") or ""), [str(m.get("content") or "") for m in messages], len(messages)
+        system = str(data.get("system") or "")
+        return read_conversation([("system", system, None), ("user", str(data.get("prompt") or ""), None)])
+    return read_conversation(
+        (str(m.get("role") or ""), str(m.get("content") or ""), m.get("tool_calls")) for m in _messages(data)
+    )
+
+
+def request_headers() -> dict[str, str]:
+    """The request's headers, names in lower case (what scripted rules match on)."""
+    return {name.lower(): value for name, value in request.headers.items()}
+
+
+def scripted_failure(model: str, text: str) -> None:
+    """Refused when a scripted rule naming this (embedding) route answers an error; other rules are left."""
+    ask = Ask(model=model, text=text, user_text=text, route=request.path, headers=request_headers())
+    rule = state().replies.take(ask, named_route_only=True)
+    if rule is not None and rule.then.error is not None:
+        raise Refused(*rule.then.error)
+
+
+def scripted_or_default(ask: Ask) -> Reply:
+    """The reply to `ask` from the scripted rules, else the default answerer; Refused for a scripted error."""
+    try:
+        return answer(ask, state().replies)
+    except ScriptedFailure as failure:
+        raise Refused(failure.status, str(failure)) from None
 
 
 def serve(endpoint: Endpoint) -> Response:
@@ -233,7 +256,8 @@ def serve(endpoint: Endpoint) -> Response:
         data, model, think, images = _validated(endpoint)
         name = str(data["model"])
         has_input = bool(data.get(endpoint.input_field))
-        unloading = not has_input and data["keep_alive"] == 0
+        # Before 0.3.11 a keep_alive 0 request without input went the load's way (checks included).
+        unloading = not has_input and data["keep_alive"] == 0 and has(state().world.release, "unload_reason")
         if not unloading:
             check_capabilities(
                 model,
@@ -249,24 +273,29 @@ def serve(endpoint: Endpoint) -> Response:
     except OptionError as wrong:
         return error_response(500, str(wrong))
     mock = state()
-    reasons = has(mock.world.release, "load_unload_reasons")  # older releases said neither
     if unloading:
         mock.scheduler.unload(model)
-        done = {"model": name, "created_at": created_at(mock.clock.instant()), **endpoint.empty_answer, "done": True}
-        return json_response({**done, "done_reason": "unload"} if reasons else done)
+        return json_response(_finished(endpoint, name, created_at(mock.clock.instant()), "unload"))
     try:
         generation = schedule(model, options, data["keep_alive"])
     except Refused as refused:
         return refused.response()
-    if not has_input:
+    if not has_input:  # a load (before 0.3.11 a keep_alive 0 one too: its runner expires as it closes)
         generation.close()
-        done = {"model": name, "created_at": created_at(generation.now()), **endpoint.empty_answer, "done": True}
-        return json_response({**done, "done_reason": "load"} if reasons else done)
+        return json_response(_finished(endpoint, name, created_at(generation.now()), "load"))
     try:
         return _answer(endpoint, data, model, think, images, generation)
     except Refused as refused:
         generation.close()
         return refused.response()
+
+
+def _finished(endpoint: Endpoint, name: str, when: str, reason: str) -> dict[str, Any]:
+    """The answer of a load or an unload; a chat one sent done_reason before done until 0.12.0."""
+    fields = {"model": name, "created_at": when, **endpoint.empty_answer}
+    if endpoint is CHAT and not has(state().world.release, "chat_done_reason_last"):
+        return {**fields, "done_reason": reason, "done": True}
+    return {**fields, "done": True, "done_reason": reason}
 
 
 def _answer(
@@ -278,20 +307,25 @@ def _answer(
         raise Refused(500, str(invalid)) from None
     if images and not model.can("vision"):
         raise Refused(*endpoint.no_vision)
-    text, prompt_texts, messages = _answer_text(endpoint, data)
-    last = _messages(data)[-1] if endpoint is CHAT and _messages(data) else {}
+    conversation = _conversation(endpoint, data)
     ask = ask_for(
-        model, str(data["model"]), text, think, images,
+        model, str(data["model"]), conversation.last_text, think, images,
         format=wanted_format,
         tools=tuple(tool for tool in data.get("tools") or () if isinstance(tool, dict)) if endpoint is CHAT else (),
-        after_tool=str(last.get("role") or "").lower() == "tool",
+        after_tool=conversation.after_tool,
+        user_text=conversation.user_text,
+        texts=conversation.texts,
+        called=conversation.called,
+        route=request.path,
+        headers=request_headers(),
     )  # fmt: skip
+    chat_messages = len(_messages(data)) if endpoint is CHAT else 0
     prompt_tokens = fitted_prompt(
-        count_prompt_tokens(prompt_texts, messages), generation, generation.options.runner.context_shift
+        count_prompt_tokens(conversation.texts, chat_messages), generation, generation.options.runner.context_shift
     )
     predict = generation.options.predict
     transcript = transcribe(
-        compose(ask),
+        scripted_or_default(ask),
         predict.num_predict,
         predict.stop,
         structured=wanted_format is not None,

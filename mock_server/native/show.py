@@ -10,20 +10,21 @@ from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import has
 
 from ..serving.responses import json_response
-from ..world import card
+from ..world import card, gguf
 from ..world.models import PS_DETAIL_FIELDS, InstalledModel
 from .common import Refused, body, first_name, state
 
 show_routes = Blueprint("show", __name__)
-_BLANK = {"families": None}
 
 
-def show_body(model: InstalledModel, *, system: str | None = None) -> dict[str, Any]:
+def show_body(
+    model: InstalledModel, models_path: str, *, system: str | None = None, verbose: bool = False
+) -> dict[str, Any]:
     """The `/api/show` answer, keys in Go's order, empty ones left out as `omitempty` does."""
     answer: dict[str, Any] = {}
     if model.license:
         answer["license"] = model.license
-    answer["modelfile"] = card.modelfile(model)
+    answer["modelfile"] = card.modelfile(model, models_path, system)
     parameters = card.parameters_text(model)
     if parameters:
         answer["parameters"] = parameters
@@ -36,10 +37,11 @@ def show_body(model: InstalledModel, *, system: str | None = None) -> dict[str, 
     }
     if model.messages:
         answer["messages"] = [{"role": m["role"], "content": m["content"]} for m in model.messages]
-    answer["model_info"] = card.model_info(model)
-    if model.can("vision"):
-        answer["projector_info"] = {"clip.has_vision_encoder": True, "clip.vision.image_size": 336}
-    answer["tensors"] = card.tensors(model)
+    answer["model_info"] = gguf.model_info(model, verbose)
+    projector_info = gguf.projector_info(model, verbose)
+    if projector_info:
+        answer["projector_info"] = projector_info
+    answer["tensors"] = gguf.tensors(model)
     if model.capabilities and has(state().world.release, "show_capabilities"):
         answer["capabilities"] = list(model.capabilities)
     answer["modified_at"] = model.modified_at.format()
@@ -71,4 +73,5 @@ def show() -> Response:
             raise Refused(404, f"model '{parsed.display_shortest()}' not found")
     except Refused as refused:
         return refused.response()
-    return json_response(show_body(model, system=data.get("system") or None))
+    system = data.get("system") or None
+    return json_response(show_body(model, state().models_path, system=system, verbose=data.get("verbose") is True))

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from ollama_contract_kit.openapi.names import parse_model_name
+from ollama_contract_kit.openapi.timestamps import GoTime
 
 from ..state import MockState
 from ..world import card
@@ -87,10 +88,10 @@ def pull() -> Response:
     return progress_response(pull_events(state(), name), _streams(data))
 
 
-def _manifest_path(name: str) -> str:
+def _manifest_path(models_path: str, name: str) -> str:
     parsed = parse_model_name(name)
     assert parsed is not None  # checked by the route
-    return f"/root/.ollama/models/manifests/{parsed.host}/{parsed.namespace}/{parsed.model}/{parsed.tag}"
+    return f"{models_path.rstrip('/')}/manifests/{parsed.host}/{parsed.namespace}/{parsed.model}/{parsed.tag}"
 
 
 def _push_events(mock: MockState, name: str) -> Iterator[dict[str, Any]]:
@@ -98,7 +99,7 @@ def _push_events(mock: MockState, name: str) -> Iterator[dict[str, Any]]:
     model = mock.world.find(name)
     if model is None:
         yield {"status": "couldn't retrieve manifest"}
-        raise Failed(f"open {_manifest_path(name)}: no such file or directory")
+        raise Failed(f"open {_manifest_path(mock.models_path, name)}: no such file or directory")
     upstream = mock.world.find_upstream(name)
     present = {layer.digest for layer in card.layers(upstream)} if upstream else set()
     yield from _transfer_lines(mock, model, "pushing", present)
@@ -160,17 +161,86 @@ def _from_files(mock: MockState, files: dict[str, Any]) -> InstalledModel:
         },  # fmt: skip
         modified_at=mock.clock.instant(),
         loaded=None,
+        template=card.DEFAULT_TEMPLATE,  # a GGUF brings no template layer
+        weights=next(iter(files.values())),
     )
+
+
+#: The types `ggml.ParseFileType` takes (fs/ggml/type.go), and how it names the supported ones.
+_QUANTIZE_TYPES = ("F32", "F16", "Q8_0", "Q4_K_S", "Q4_K_M", "Q4_K", "BF16")
+_SUPPORTED_TYPES = "F32, F16, Q4_K_S, Q4_K_M, Q8_0"
 
 
 def _quantized(base: InstalledModel, quantize: str) -> Iterator[dict[str, Any]]:
     level = str(base.details.get("quantization_level", "")).upper()
+    if quantize.upper() not in _QUANTIZE_TYPES:
+        raise Failed(f"unsupported quantization type {quantize.upper()} - supported types are {_SUPPORTED_TYPES}")
     if level not in _QUANTIZABLE:
         raise Failed("quantization is only supported for F16, BF16 and F32 models")
     for completed in (0, base.size // 2, base.size):
         yield {"status": f"quantizing {level} model to {quantize.upper()}", "digest": "0" * 19,
                "total": base.size, "completed": completed}  # fmt: skip
     yield {"status": "verifying conversion"}
+
+
+def _made_from(
+    base: InstalledModel, name: str, data: dict[str, Any], source: str, quantize: str, now: GoTime
+) -> InstalledModel:
+    """The model `data` describes, made from `base`: its weights (quantized or shared) and its own text layers."""
+    license_text = data.get("license")
+    created = replace(
+        base,
+        name=name,
+        details=dict(base.details) | {"parent_model": base.display_name if source else ""},
+        modified_at=now,
+        template=data.get("template") or base.template,
+        system=data.get("system") or base.system,
+        license="\n".join(license_text) if isinstance(license_text, list) else (license_text or base.license),
+        parameters=dict(base.parameters) | dict(data.get("parameters") or {}),
+        messages=tuple(
+            {"role": str(message.get("role") or "").lower(), "content": str(message.get("content") or "")}
+            for message in data.get("messages") or []
+        )
+        or base.messages,
+        # Same weights, same runner (Ollama keys runners by the weights blob); quantizing makes new ones.
+        weights=card.weights_digest(base),
+    )
+    binaries = [layer for layer in card.layers(base) if layer.kind in ("model", "projector")]
+    if quantize:
+        created = replace(created, details=dict(created.details) | {"quantization_level": quantize.upper()})
+        weights = binaries[0]
+        binaries[0] = replace(weights, size=max(1, weights.size * 3 // 10))
+    fingerprint = json.dumps([base.digest, quantize, card.modelfile(created, "")]).encode()
+    created = replace(created, digest=hashlib.sha256(fingerprint).hexdigest())
+    if quantize:  # new weights: a blob of their own
+        created = replace(created, weights="", loaded=None)  # its own blob; its footprint estimated anew
+        binaries[0] = replace(binaries[0], digest=card.weights_digest(created))
+    if len(binaries) > 1:
+        created = replace(created, projector=binaries[1].digest)
+    return replace(created, size=card.size_on_disk(created, binaries))
+
+
+def _layer_statuses(
+    base: InstalledModel, created: InstalledModel, data: dict[str, Any], present: set[str]
+) -> Iterator[dict[str, Any]]:
+    """One status per layer of the new manifest, in its order, as Ollama's createModel reports them: the
+    base's layers kept as they are, then each layer the request (re)wrote, new or already on disk."""
+    rewritten = {kind for kind in ("template", "system", "license", "messages") if data.get(kind)}
+    if created.parameters:
+        rewritten.add("params")  # Ollama merges the parameters into a params layer written anew
+    created_layers = {layer.kind: layer for layer in card.layers(created)}
+    for layer in card.layers(base):
+        if layer.kind == "model" and created_layers["model"].digest != layer.digest:
+            layer = created_layers["model"]  # quantized: new weights in the old one's place
+        if layer.kind != "config" and layer.kind not in rewritten:
+            yield {"status": f"{_verb(layer, present)} layer {layer.digest}"}
+    for kind in ("template", "system", "license", "params", "messages"):
+        if kind in rewritten and kind in created_layers:
+            yield {"status": f"{_verb(created_layers[kind], present)} layer {created_layers[kind].digest}"}
+
+
+def _verb(layer: card.Layer, present: set[str]) -> str:
+    return "using existing" if layer.digest in present else "creating new"
 
 
 def _create_events(mock: MockState, name: str, data: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -188,43 +258,12 @@ def _create_events(mock: MockState, name: str, data: dict[str, Any]) -> Iterator
     else:
         yield {"status": "parsing GGUF"}
         base = _from_files(mock, files)
-    for layer in card.layers(base):
-        if layer.kind in ("model", "projector"):
-            yield {"status": f"using existing layer {layer.digest}"}
     quantize = str(data.get("quantize") or data.get("quantization") or "")
-    details = dict(base.details) | {"parent_model": base.display_name if source else ""}
-    size = base.size
     if quantize:
         yield from _quantized(base, quantize)
-        details["quantization_level"] = quantize.upper()
-        size = max(1, base.size * 3 // 10)
-    license_text = data.get("license")
-    created = replace(
-        base,
-        name=name,
-        details=details,
-        size=size,
-        modified_at=mock.clock.instant(),
-        template=data.get("template") or base.template,
-        system=data.get("system") or base.system,
-        license="\n".join(license_text) if isinstance(license_text, list) else (license_text or base.license),
-        parameters=dict(base.parameters) | dict(data.get("parameters") or {}),
-        messages=tuple(
-            {"role": str(message.get("role") or "").lower(), "content": str(message.get("content") or "")}
-            for message in data.get("messages") or []
-        )
-        or base.messages,
-        # Same weights, same runner (Ollama keys runners by the weights blob); quantizing makes new weights.
-        weights="" if quantize else card.weights_digest(base),
-        loaded=None if quantize else base.loaded,
-    )
-    fingerprint = json.dumps([base.digest, quantize, card.modelfile(created)]).encode()
-    created = replace(created, digest=hashlib.sha256(fingerprint).hexdigest())
-    existing = {layer.digest for layer in card.layers(base)}
-    for layer in card.layers(created):
-        if layer.kind not in ("model", "projector", "config"):
-            verb = "using existing" if layer.digest in existing else "creating new"
-            yield {"status": f"{verb} layer {layer.digest}"}
+    present = mock.blobs_on_disk()
+    created = _made_from(base, name, data, source, quantize, mock.clock.instant())
+    yield from _layer_statuses(base, created, data, present)
     yield {"status": "writing manifest"}
     mock.world.install(created)
     yield {"status": "success"}

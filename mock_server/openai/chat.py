@@ -12,7 +12,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..answers.compose import compose
+from flask import request
+
+from ..answers.conversation import read_conversation
 from ..answers.transcript import count_prompt_tokens, transcribe
 from ..native.chunks import chat_chunks, merge_chunks
 from ..native.common import Refused, installed_model
@@ -23,7 +25,9 @@ from ..native.inference import (
     check_capabilities,
     fitted_prompt,
     format_value,
+    request_headers,
     schedule,
+    scripted_or_default,
 )
 from ..native.wire import created_at
 from ..simulation.generation import Generation
@@ -99,21 +103,28 @@ def _generated(chat: ChatRequest, model: Any, think: Any, generation: Generation
         raise Refused(500, NO_AUDIO)
     if chat.images and not model.can("vision"):
         raise Refused(500, NO_VISION_CHAT)
-    last = chat.messages[-1]
+    conversation = read_conversation(
+        (str(message.get("role") or ""), str(message.get("content") or ""), message.get("tool_calls"))
+        for message in chat.messages
+    )
     ask = ask_for(
         model,
         chat.model,
-        str(last.get("content") or ""),
+        conversation.last_text,
         think,
         chat.images,
         format=wanted_format,
         tools=chat.tools,
-        after_tool=last.get("role") == "tool",
+        after_tool=conversation.after_tool,
+        user_text=conversation.user_text,
+        texts=conversation.texts,
+        called=conversation.called,
+        route=request.path,
+        headers=request_headers(),
     )
-    texts = [str(message.get("content") or "") for message in chat.messages]
-    prompt_tokens = fitted_prompt(count_prompt_tokens(texts, len(chat.messages)), generation, shift=True)
+    prompt_tokens = fitted_prompt(count_prompt_tokens(conversation.texts, len(chat.messages)), generation, shift=True)
     predict = generation.options.predict
-    reply = compose(ask)  # the one place a /v1 request translated onto chat gets its reply
+    reply = scripted_or_default(ask)  # the one place a /v1 request translated onto chat gets its reply
     transcript = transcribe(
         reply, predict.num_predict, predict.stop, structured=wanted_format is not None, context=generation.context
     )

@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import base64
+import json
 import struct
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import has
 
-from ..answers.compose import Ask, Reply, compose
+from ..answers.compose import Ask, Reply
+from ..answers.conversation import read_conversation
 from ..answers.transcript import Transcript, count_prompt_tokens, transcribe
 from ..native.bodies import go_kind as _go_kind
 from ..native.common import Refused, state
 from ..native.embeddings import NOT_AN_EMBEDDING_MODEL, embedding, tokens
-from ..native.inference import InvalidFormat, ask_for, check_capabilities, fitted_prompt, format_value, schedule
+from ..native.inference import (
+    InvalidFormat,
+    ask_for,
+    check_capabilities,
+    fitted_prompt,
+    format_value,
+    request_headers,
+    schedule,
+    scripted_failure,
+    scripted_or_default,
+)
 from ..simulation.generation import Generation
 from ..simulation.options import OptionError, read_options
 from ..world.models import InstalledModel
@@ -107,14 +119,23 @@ def _message_text(message: Any) -> tuple[str, int]:
 
 
 def _think(data: dict[str, Any]) -> Any:
-    effort = data.get("reasoning_effort")
-    reasoning = data.get("reasoning")
-    if effort is None and isinstance(reasoning, dict):
-        effort = reasoning.get("effort")
-    if effort is None:
+    """The think value of `reasoning.effort`, else of `reasoning_effort` (Go's `*Reasoning` and `*string`)."""
+    reasoning, effort = data.get("reasoning"), data.get("reasoning_effort")
+    where = "ChatCompletionRequest.reasoning_effort"
+    if reasoning is not None:
+        if not isinstance(reasoning, dict):
+            raise _Invalid(
+                f"json: cannot unmarshal {_go_kind(reasoning)} into Go struct field "
+                "ChatCompletionRequest.reasoning of type openai.Reasoning"
+            )
+        effort, where = reasoning.get("effort"), "Reasoning.reasoning.effort"
+    if effort is not None and not isinstance(effort, str):
+        raise _Invalid(f"json: cannot unmarshal {_go_kind(effort)} into Go struct field {where} of type string")
+    if not effort:
         return None
     if effort not in _EFFORTS:
-        raise _Invalid(f"invalid reasoning value: {effort!r}")
+        choices = '"minimal", "low", "medium", "high", "xhigh", "ultra", "max", or "none"'
+        raise _Invalid(f"invalid reasoning value: {json.dumps(effort, ensure_ascii=False)} (must be {choices})")
     return _EFFORTS[effort]
 
 
@@ -150,12 +171,26 @@ def _chat_ask() -> tuple[Ask, InstalledModel, dict[str, Any]]:
     model = _installed(name, f"model '{name}' not found")
     tools = tuple(tool for tool in data.get("tools") or () if isinstance(tool, dict))
     check_capabilities(model, name, "chat", think=think, tools=tools, suffix=None)
-    last = messages[-1]
+    conversation = read_conversation(
+        (str(message.get("role") or ""), text, message.get("tool_calls"))
+        for message, (text, _) in zip(messages, read, strict=True)
+    )
     ask = ask_for(
-        model, name, read[-1][0], think, sum(images for _, images in read),
-        format=_response_format(data), tools=tools, after_tool=str(last.get("role") or "").lower() == "tool",
+        model, name, conversation.last_text, think, sum(images for _, images in read),
+        format=_response_format(data), tools=tools, after_tool=conversation.after_tool,
+        user_text=conversation.user_text, texts=conversation.texts, called=conversation.called,
+        tool_choice=_tool_choice(data.get("tool_choice")), route=request.path, headers=request_headers(),
     )  # fmt: skip
     return replace(ask, call_ids=True), model, data  # the /v1 layer always gave its tool calls ids
+
+
+def _tool_choice(value: Any) -> str | None:
+    """The tool `tool_choice` requires (a function's name), "required" for any, None for the model's choice."""
+    if value == "required":
+        return "required"
+    function = value.get("function") if isinstance(value, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def _generation(model: InstalledModel, options: dict[str, Any]) -> Generation:
@@ -264,7 +299,7 @@ def chat_completions() -> Response:
             prompt_tokens = fitted_prompt(prompt_tokens, generation, shift=True)
             predict = generation.options.predict
             transcript = transcribe(
-                compose(ask), predict.num_predict, predict.stop, structured=ask.format is not None,
+                scripted_or_default(ask), predict.num_predict, predict.stop, structured=ask.format is not None,
                 context=generation.context,
             )  # fmt: skip
         except Exception:
@@ -319,7 +354,11 @@ def completions() -> Response:
         try:
             prompt_tokens = fitted_prompt(count_prompt_tokens([prompt]), generation, shift=True) if prompt else 0
             predict = generation.options.predict
-            reply = compose(ask_for(model, name, prompt, False, 0)) if prompt else Reply(content="")
+            asked = ask_for(
+                model, name, prompt, False, 0, user_text=prompt, texts=(prompt,), route=request.path,
+                headers=request_headers(),
+            )  # fmt: skip
+            reply = scripted_or_default(asked) if prompt else Reply(content="")
             transcript = transcribe(
                 reply, predict.num_predict, predict.stop, structured=False, context=generation.context
             )
@@ -404,6 +443,7 @@ def embeddings() -> Response:
         model = _installed(name, f'model "{name}" not found, try pulling it first')
         generation = _generation(model, {})
         try:
+            scripted_failure(name, inputs[0])
             if not model.can("embedding"):
                 raise Refused(501, NOT_AN_EMBEDDING_MODEL)
             dimensions = int(data.get("dimensions") or 0)

@@ -26,6 +26,10 @@ _STATUS_ERRORS = {
 }
 
 
+#: Digits a header value may have: any more is far beyond the schema's maximum (and Python's int() limit).
+_MAX_DIGITS = 18
+
+
 class FaultError(ValueError):
     """A fault description is not valid."""
 
@@ -105,10 +109,13 @@ def parse_fault_header(text: str, method: str, path: str) -> list[Fault]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         kind, _, value = item.partition("=")
         data: dict[str, Any] = {"route": f"{method} {path}", "kind": kind.strip(), "times": 1}
-        if value.strip():
-            if not (value.strip().isascii() and value.strip().isdigit()):
+        digits = value.strip()
+        if digits:
+            if not (digits.isascii() and digits.isdigit()):
                 raise FaultError(f"{FAULT_HEADER}: {item!r} needs a whole number after '='")
-            data["value"] = int(value)
+            if len(digits.lstrip("0")) > _MAX_DIGITS:
+                raise FaultError(f"{FAULT_HEADER}: the value of {kind.strip()!r} has {len(digits):,} digits; too large")
+            data["value"] = int(digits)
         faults.append(fault_from_json(data, FAULT_HEADER))
     return faults
 

@@ -2,52 +2,43 @@
 
 from __future__ import annotations
 
-import functools
 import hmac
-import html
-import ipaddress
 import posixpath
-import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
 
 from flask import Request, Response
 
+from ollama_contract_kit.openapi.hosts import (
+    BAD_REQUEST_TYPE,
+    FOREIGN,
+    MALFORMED_HOST,
+    NAME,
+    bad_request_text,
+    effective_host,
+    host_kind,
+    host_refusal,
+)
+from ollama_contract_kit.openapi.hosts import allowed_origins as allowed_origins
+from ollama_contract_kit.openapi.hosts import is_loopback_bind as is_loopback_bind
+from ollama_contract_kit.openapi.hosts import is_same_origin as is_same_origin
+from ollama_contract_kit.openapi.hosts import origin_allowed as origin_allowed
+from ollama_contract_kit.openapi.releases import Version, has
+
 from .responses import allow_header, empty, error_response
 
-#: Origins Ollama always allows (envconfig.AllowedOrigins), after those of OLLAMA_ORIGINS.
-_DEFAULT_ORIGIN_HOSTS = ("localhost", "127.0.0.1", "0.0.0.0")
-_DEFAULT_ORIGIN_SCHEMES = ("app://*", "file://*", "tauri://*", "vscode-webview://*", "vscode-file://*")
 _ALLOW_HEADERS = (
     "Authorization,Content-Type,User-Agent,Accept,X-Requested-With,Openai-Beta,X-Stainless-Arch,"
     "X-Stainless-Async,X-Stainless-Custom-Poll-Interval,X-Stainless-Helper-Method,X-Stainless-Lang,"
     "X-Stainless-Os,X-Stainless-Package-Version,X-Stainless-Poll-Helper,X-Stainless-Retry-Count,"
     "X-Stainless-Runtime,X-Stainless-Runtime-Version,X-Stainless-Timeout"
 )
-_LOCAL_NAME_SUFFIXES = (".localhost", ".local", ".internal")
 
 
-def allowed_origins(extra: Iterable[str]) -> tuple[str, ...]:
-    """The allowed origin patterns: `extra` (like OLLAMA_ORIGINS) first, then Ollama's defaults."""
-    patterns = [origin.strip().lower() for origin in extra if origin.strip()]
-    for host in _DEFAULT_ORIGIN_HOSTS:
-        patterns += [f"http://{host}", f"https://{host}", f"http://{host}:*", f"https://{host}:*"]
-    return (*patterns, *_DEFAULT_ORIGIN_SCHEMES)
-
-
-def origin_allowed(origin: str, patterns: Iterable[str]) -> bool:
-    """gin-contrib/cors matching: exact, or one `*` wildcard; a lone `*` allows all."""
-    origin = origin.lower()
-    for pattern in patterns:
-        if pattern == "*" or pattern == origin:
-            return True
-        prefix, star, suffix = pattern.partition("*")
-        if star and origin.startswith(prefix) and origin.endswith(suffix) and len(origin) >= len(pattern) - 1:
-            return True
-    return False
-
-
-def redirect_for_path(request: Request, routed: bool) -> Response | None:
-    """Go's redirects: unclean paths (301, any method) and a trailing slash on a routed path (301/307).
+def redirect_for_path(request: Request, routed: bool, release: Version | None = None) -> Response | None:
+    """Go's redirects: unclean paths (Go's ServeMux, any method: 307 since Go 1.26, 301 before) and a
+    trailing slash on a routed path (gin: 301 for GET, 307 otherwise).
 
     The raw path is judged: Werkzeug's `request.path` folds leading slashes, so `//api/ps` would pass.
     """
@@ -59,7 +50,8 @@ def redirect_for_path(request: Request, routed: bool) -> Response | None:
         cleaned += "/"
     query = ("?" + request.query_string.decode("latin-1")) if request.query_string else ""
     if cleaned != path:
-        return _redirect(request.script_root + cleaned + query, 301, request.method)
+        status = 307 if has(release, "clean_path_307") else 301
+        return _redirect(request.script_root + cleaned + query, status, request.method)
     if routed and path.endswith("/") and path != "/":
         return _redirect(
             request.script_root + path.rstrip("/") + query, 301 if request.method == "GET" else 307, request.method
@@ -78,14 +70,23 @@ def _raw_path(request: Request) -> str:
 
 
 def _redirect(location: str, status: int, method: str) -> Response:
-    """Go's redirect: an HTML link body for GET, no body otherwise."""
+    """Go's `http.Redirect`: an HTML link body for GET, its content type for GET and HEAD, nothing else otherwise."""
     if method == "GET":
-        body = f'<a href="{html.escape(location)}">Moved Permanently</a>.\n\n'.encode()
-        response = Response(body, status=status, content_type="text/html; charset=utf-8")
+        link = f'<a href="{_go_html_escape(location)}">{HTTPStatus(status).phrase}</a>.\n\n'
+        response = Response(link.encode(), status=status, content_type="text/html; charset=utf-8")
     else:
         response = empty(status)
+        if method == "HEAD":
+            response.headers["Content-Type"] = "text/html; charset=utf-8"
     response.headers["Location"] = location
     return response
+
+
+def _go_html_escape(text: str) -> str:
+    """Go's `htmlEscape` (net/http): `&<>"'` as `&amp;` `&lt;` `&gt;` `&#34;` `&#39;`."""
+    for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("'", "&#39;")):
+        text = text.replace(raw, escaped)
+    return text
 
 
 def cors_preflight(origin: str, patterns: tuple[str, ...], methods: Iterable[str]) -> Response:
@@ -114,60 +115,41 @@ def add_cors_headers(response: Response, origin: str, patterns: tuple[str, ...])
         response.headers.add("Vary", "Origin")
 
 
-def is_same_origin(origin: str, host: str) -> bool:
-    """gin-contrib/cors treats `http(s)://<Host>` as same-origin: no CORS processing."""
-    return origin in (f"http://{host}", f"https://{host}")
+def host_verdict(environ: Mapping[str, Any]) -> tuple[str | None, str]:
+    """Go's reason to refuse the request's Host (None when net/http lets it through), and the Host check's kind.
 
-
-def is_loopback_bind(bind_host: str) -> bool:
-    """True when the server listens on loopback, where Ollama applies its Host check."""
-    if bind_host in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(bind_host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-@functools.lru_cache(maxsize=512)
-def classify_host(host_header: str) -> str:
-    """How Ollama's Host check sees a raw Host header: `ip` (allowed address), `name` (allowed name) or `foreign`.
-
-    As Go's `net.SplitHostPort` then `allowedHost`: the port is split off (not validated), and only
-    what is provably local passes; anything else, malformed included, is foreign.
+    The raw header is judged: waitress hands its bytes over as Latin-1; granian turns a Host that is
+    not plain ASCII into `""`, so there an empty Host on HTTP/1.1 is refused as malformed (Go answers
+    400 for a missing or non-ASCII Host; only a present but empty one would pass). An absolute-form
+    target is judged by its authority, as Go does, where the server hands the raw target over
+    (waitress; granian does not).
     """
-    if host_header.startswith("["):
-        end = host_header.find("]")
-        rest = host_header[end + 1 :]
-        if end < 0 or (rest and not rest.startswith(":")):
-            return "foreign"
-        host = host_header[1:end]
-    elif host_header.count(":") == 1:
-        host = host_header.rsplit(":", 1)[0]
-    else:
-        host = host_header
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    if address is not None:
-        return "ip" if address.is_loopback or address.is_private or address.is_unspecified else "foreign"
-    lowered = host.lower()
-    if lowered in ("", "localhost", socket.gethostname().lower()) or lowered.endswith(_LOCAL_NAME_SUFFIXES):
-        return "name"
-    return "foreign"
+    header = environ.get("HTTP_HOST")
+    http_1_1 = environ.get("SERVER_PROTOCOL") == "HTTP/1.1"
+    if header == "" and http_1_1 and environ.get("SERVER_SOFTWARE") == "Granian":
+        return MALFORMED_HOST, FOREIGN
+    target = environ.get("REQUEST_URI") or environ.get("RAW_URI") or "/"
+    values = [] if header is None else [header.encode("latin-1", errors="replace")]
+    return host_refusal(values, http_1_1, target), host_kind(effective_host(target, header or ""))
+
+
+def go_refusal(request: Request) -> Response | None:
+    """Go's net/http `400 Bad Request` for a missing, doubled or malformed Host, before anything else runs.
+
+    Go also closes the connection; a WSGI app may not say so (waitress refuses `Connection`), so it stays open.
+    """
+    reason, _ = host_verdict(request.environ)
+    if reason is None:
+        return None
+    return Response(bad_request_text(reason), status=400, content_type=BAD_REQUEST_TYPE)
 
 
 def host_check(request: Request) -> Response | None:
-    """Ollama's DNS-rebinding guard: 403 unless Host is local; OPTIONS to a local name is 204.
-
-    The raw header is judged, never Werkzeug's reading of it (which turns a Host it cannot parse into
-    `""`, a local name); only a request without any Host (HTTP/1.0) counts as empty.
-    """
-    kind = classify_host(request.environ.get("HTTP_HOST", ""))
-    if kind == "foreign":
+    """Ollama's DNS-rebinding guard: 403 unless the host is provably local; OPTIONS to a local name is 204."""
+    _, kind = host_verdict(request.environ)
+    if kind == FOREIGN:
         return empty(403)
-    if kind == "name" and request.method == "OPTIONS":
+    if kind == NAME and request.method == "OPTIONS":
         return empty(204)
     return None
 

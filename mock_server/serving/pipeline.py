@@ -7,31 +7,44 @@ import time
 from http import HTTPStatus
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import BadHost, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import BadHost, HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from ollama_contract_kit.commandline.headers import mask_secret
 from ollama_contract_kit.openapi.releases import has, route_change
 
 from ..control import CONTROL_PREFIX
 from ..state import MockState
+from .broken import closes_by_header
 from .faults import FAULT_HEADER, FaultError, FaultKind, parse_fault_header, status_error_text
 from .http_rules import (
     add_cors_headers,
     allowed_origins,
     authorization_failure,
     cors_preflight,
+    go_refusal,
     host_check,
     is_loopback_bind,
     is_same_origin,
     origin_allowed,
     redirect_for_path,
 )
-from .responses import allow_header, empty, error_response, method_not_allowed, not_found, too_large_text
+from .requestlog import MAX_BODY_CHARS
+from .responses import (
+    allow_header,
+    chunk_like_go,
+    empty,
+    error_response,
+    method_not_allowed,
+    not_found,
+    too_large_text,
+)
 
 #: Environ keys that tell the outer WSGI layer to drop the connection, or to cut the body at a byte.
 DROP_CONNECTION = "ollama_mock.drop_connection"
 TRUNCATE_AT = "ollama_mock.truncate_at"
 access_log = logging.getLogger("ollama_contract_kit.mock")
+#: One access-log line: client, method, path (secrets masked), status, milliseconds.
+ACCESS_LINE = '%s "%s %s" %d %.1fms'
 
 
 def _methods_for(app: Flask, path: str) -> set[str]:
@@ -48,9 +61,12 @@ def install_pipeline(app: Flask, state: MockState) -> None:
     @app.before_request
     def apply_request_rules() -> Response | None:
         g.started = time.perf_counter()
+        refused_by_go = go_refusal(request)  # net/http answers these before Ollama's router runs
+        if refused_by_go is not None:
+            return refused_by_go
         path = request.path
         methods = _methods_for(app, path.rstrip("/") or "/") if path.endswith("/") else set()
-        redirected = redirect_for_path(request, routed=request.method in methods)
+        redirected = redirect_for_path(request, routed=request.method in methods, release=state.world.release)
         if redirected is not None:
             return redirected
         origin = request.headers.get("Origin")
@@ -86,6 +102,8 @@ def install_pipeline(app: Flask, state: MockState) -> None:
             _spoil(response, fault)
         # Go writes reason phrases in title case; Werkzeug would send "METHOD NOT ALLOWED".
         response.status = f"{response.status_code} {_reason_phrase(response.status_code)}"
+        if request.method != "HEAD":
+            chunk_like_go(response)
         if not request.path.startswith(CONTROL_PREFIX + "/"):
             _log(state, response)
         return response
@@ -151,20 +169,27 @@ def _spoil(response: Response, kind: FaultKind) -> None:
         request.environ[TRUNCATE_AT] = len(body) // 2
     elif kind is FaultKind.DROP:
         request.environ[DROP_CONNECTION] = True
+    if kind in (FaultKind.TRUNCATE, FaultKind.DROP) and closes_by_header(request.environ):
+        response.headers["Connection"] = "close"
 
 
 def _log(state: MockState, response: Response) -> None:
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     path = request.full_path if request.query_string else request.path
-    try:
-        body = request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        body = b""
-    state.requests.record(
-        request.method, path, response.status_code, dict(request.headers), body, state.clock.instant()
-    )
+    headers, body = dict(request.headers), _logged_body()
+    state.requests.record(request.method, path, response.status_code, headers, body, state.clock.instant())
     if state.config.log_requests:
         shown = mask_secret(request.path, state.config.token) + ("?…" if request.query_string else "")
-        access_log.info(
-            '%s "%s %s" %d %.1fms', request.remote_addr, request.method, shown, response.status_code, elapsed_ms
-        )
+        access_log.info(ACCESS_LINE, request.remote_addr, request.method, shown, response.status_code, elapsed_ms)
+
+
+def _logged_body() -> bytes:
+    """The start of the body the log keeps: what the route read, else at most MAX_BODY_CHARS bytes of it,
+    never the whole of a body the route left unread (a 300 MB upload to a blob the server has)."""
+    read: bytes | None = getattr(request, "_cached_data", None)  # Werkzeug keeps get_data()'s bytes there
+    if read is not None:
+        return read[:MAX_BODY_CHARS]
+    try:
+        return request.stream.read(MAX_BODY_CHARS)
+    except HTTPException:  # over --max-body, or it stopped arriving
+        return b""

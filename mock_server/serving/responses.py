@@ -10,6 +10,8 @@ from flask import Response
 from .encoding import go_json
 
 JSON_TYPE = "application/json; charset=utf-8"
+#: Go's net/http buffers this much of a handler's answer: a longer body goes out chunked, without Content-Length.
+GO_BUFFER_BYTES = 2048
 #: gin's order of method trees in Ollama's route table, which is the order of the `Allow` header.
 METHOD_ORDER = ("HEAD", "GET", "POST", "DELETE", "PUT", "PATCH", "OPTIONS")
 
@@ -60,3 +62,12 @@ def empty(status: int) -> Response:
     response = Response(b"", status=status)
     del response.headers["Content-Type"]
     return response
+
+
+def chunk_like_go(response: Response) -> None:
+    """Send a body longer than Go's buffer chunked, without `Content-Length`, as Ollama's net/http does."""
+    if response.is_streamed or (response.content_length or 0) <= GO_BUFFER_BYTES:
+        return
+    body = response.get_data()
+    response.response = iter((body,))
+    del response.headers["Content-Length"]

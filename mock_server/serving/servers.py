@@ -16,7 +16,7 @@ from flask import Flask
 
 from ollama_contract_kit.commandline.console import stop_on_signals
 
-from ..server import bind_server, listen_error, stop_server
+from ..server import bind_server, connection_limit, listen_error, stop_server
 
 SERVERS = ("granian", "waitress")
 #: Threads granian runs the app in. Granian reads a body in the app's thread, so each slow upload
@@ -40,6 +40,21 @@ def default_server() -> str:
     return "granian" if granian_usable() else "waitress"
 
 
+def raise_open_file_limit() -> None:
+    """Let this process open as many files (connections) as the system allows it, as Go programs such as
+    Ollama do at start: the usual soft limit, 1,024, is fewer connections than one leaky client opens."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # macOS refuses more than OPEN_MAX: keep the soft limit
+            pass
+
+
 def reserve_port(host: str, port: int) -> int:
     """Check that host:port can be bound (raising MockServerError if not); return the port (a free one for 0)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -52,22 +67,29 @@ def reserve_port(host: str, port: int) -> int:
         return int(probe.getsockname()[1])
 
 
-def serve_granian(app: Flask, host: str, port: int, threads: int) -> None:
+def serve_granian(app: Flask, host: str, port: int, threads: int, idle_timeout: int) -> None:
     """Serve until SIGINT/SIGTERM with granian, one forked worker holding the app.
 
-    Granian reads a request body in the thread that runs the app, so a slow upload holds one of the
-    `threads`; the others keep answering.
+    HTTP/1.1 only, as Ollama serves (granian's HTTP/2 detection waits on a silent connection with no
+    timeout). A connection idle, or in a request head, for `idle_timeout` seconds is closed. Granian has
+    no timeout for a body (granian issue #728) and reads it in the thread that runs the app, so a body
+    that stops arriving holds one of the `threads` until its client sends the rest or disconnects.
     """
-    from granian.constants import Interfaces
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
     from granian.server import Server
 
     multiprocessing.set_start_method("fork", force=True)
+    raise_open_file_limit()
     server = Server(
         target="ollama-mock",
         address=host,
         port=port,
         interface=Interfaces.WSGI,
+        http=HTTPModes.http1,
+        http1_settings=HTTP1Settings(header_read_timeout=idle_timeout * 1000),
+        backpressure=connection_limit(),  # granian's limit of open connections, idle ones included
         workers=1,
         blocking_threads=threads,
         workers_kill_timeout=STOP_SECONDS,
@@ -78,10 +100,11 @@ def serve_granian(app: Flask, host: str, port: int, threads: int) -> None:
     server.serve(target_loader=lambda *_: app, wrap_loader=False)
 
 
-def serve_waitress(app: Flask, host: str, port: int, threads: int) -> None:
+def serve_waitress(app: Flask, host: str, port: int, threads: int, idle_timeout: int) -> None:
     """Serve until SIGINT/SIGTERM with waitress, in this process (also where the shell ignored SIGINT)."""
     logging.getLogger("waitress").setLevel(logging.CRITICAL)  # our access log covers requests
-    server: Any = bind_server(app, host, port, threads=threads)
+    raise_open_file_limit()
+    server: Any = bind_server(app, host, port, threads=threads, idle_timeout=idle_timeout)
     stop_on_signals()
     try:
         server.run()

@@ -1,4 +1,5 @@
-"""Waitress, told the mock's rules: JSON for a body over the limit, and no request after a smuggling attempt."""
+"""Waitress, told the mock's rules: JSON for a body over the limit, no request after a smuggling attempt, and
+a chunked answer that keeps the connection open, as Go's net/http does."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
-from waitress.task import ErrorTask
+from waitress.task import ErrorTask, WSGITask
 
 from ..native.management import BLOB_PATH
 from .encoding import go_json
@@ -48,13 +49,52 @@ class _ErrorTask(ErrorTask):  # type: ignore[misc]
         self.write(body)
 
 
+class _Task(WSGITask):  # type: ignore[misc]
+    """Waitress's task, except that an HTTP/1.1 answer sent chunked (a stream, or a body Go would chunk) keeps
+    the connection open: waitress closes it and says `Connection: close`, Go ends the body with its last chunk."""
+
+    _building_header = False
+
+    def build_response_header(self) -> bytes:
+        self._building_header = True
+        try:
+            header: bytes = super().build_response_header()
+            return header
+        finally:
+            self._building_header = False
+
+    def set_close_on_finish(self) -> None:
+        asked = self.request.headers.get("CONNECTION", "").lower() == "close"
+        if self._building_header and self.chunked_response and self.version == "1.1" and not asked:
+            return
+        super().set_close_on_finish()
+
+
 class MockChannel(HTTPChannel):  # type: ignore[misc]
-    """A waitress connection with the mock's parser and error answers."""
+    """A waitress connection with the mock's parser, tasks and error answers."""
 
     parser_class = _Parser
+    task_class = _Task
     error_task_class = _ErrorTask
 
 
+#: Connections waitress takes from the listen queue each time it wakes (it takes one by default, so a
+#: burst of 2,000 clients kept a new request waiting behind 2,000 turns of its loop).
+ACCEPTS_PER_WAKE = 128
+
+
 def apply_mock_rules(server: Any) -> None:
-    """Serve `server`'s connections with MockChannel."""
+    """Serve `server`'s connections with MockChannel, accepting a burst of new connections at once."""
     server.channel_class = MockChannel
+    accept_one = server.handle_accept
+
+    def accept_waiting() -> None:
+        for _ in range(ACCEPTS_PER_WAKE):
+            open_before = len(server._map)
+            if open_before >= server.adj.connection_limit:
+                return
+            accept_one()
+            if len(server._map) == open_before:  # the queue is empty (or the accept failed)
+                return
+
+    server.handle_accept = accept_waiting

@@ -8,6 +8,7 @@ and `/api/ps` agree at every instant.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from ollama_contract_kit.openapi.timestamps import GoTime
@@ -44,9 +45,11 @@ class Generation:
     def run(self, transcript: Transcript, prompt_tokens: int) -> Iterator[tuple[Token, GoTime]]:
         """Read the prompt, then emit each token when it is generated, with its moment; holds a parallel slot."""
         pace = self.scheduler.pace
+        if transcript.tokens_per_second:
+            pace = replace(pace, tokens_per_second=transcript.tokens_per_second)
         with self.scheduler.slot(self.lease):
             self._prompt_seconds = pace.prompt_seconds(prompt_tokens)
-            self.watch.pause(self._prompt_seconds)
+            self.watch.pause(self._prompt_seconds + transcript.delay_seconds)
             for token in transcript.tokens:
                 seconds = pace.token_seconds * token.cost
                 self.watch.pause(seconds)

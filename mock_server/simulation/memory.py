@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..world import card
+from ..world import gguf
 from ..world.models import InstalledModel
 from .machine import GIB, KV_BYTES, Machine
 
@@ -50,15 +50,15 @@ class Shape:
 
 def shape_of(model: InstalledModel) -> Shape:
     """The model's layers, KV heads and sizes, vocabulary and trained context (derived where unstated)."""
-    info = card.model_info(model)
-    arch = card.architecture(model)
+    info = gguf.model_info(model)
+    arch = gguf.architecture(model)
 
     def number(key: str, default: int) -> int:
         value = info.get(f"{arch}.{key}")
         return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
 
     heads = number("attention.head_count", 32)
-    width = number("embedding_length", card.embedding_length(model))
+    width = number("embedding_length", gguf.embedding_length(model))
     tokens = info.get("tokenizer.ggml.tokens")
     return Shape(
         block_count=number("block_count", 28),
@@ -66,7 +66,7 @@ def shape_of(model: InstalledModel) -> Shape:
         key_length=number("attention.key_length", max(1, width // heads)),
         value_length=number("attention.value_length", max(1, width // heads)),
         vocabulary=len(tokens) if isinstance(tokens, list) and tokens else number("vocab_size", _DEFAULT_VOCABULARY),
-        trained_context=card.trained_context_length(model),
+        trained_context=gguf.trained_context_length(model),
     )
 
 
@@ -94,13 +94,21 @@ def _context_bytes(shape: Shape, context: int, parallel: int, batch: int, kv_typ
     return kv * KV_BYTES[kv_type], float(padded * min(batch, padded) * 2)
 
 
-def runner_size(
-    model: InstalledModel, context: int, parallel: int, batch: int, machine: Machine, stated_parallel: int = 1
-) -> int:
+def embeds_only(model: InstalledModel) -> bool:
+    """True for an embedding model (it generates nothing: one request at a time, its own batch)."""
+    return model.can("embedding") and not model.can("completion")
+
+
+def default_batch(model: InstalledModel, context: int, parallel: int) -> int:
+    """The batch of a runner nothing sets one for: an embedding model's `min(2048, context)`, else automatic."""
+    return min(2048, context) if embeds_only(model) else automatic_batch(context, parallel)
+
+
+def runner_size(model: InstalledModel, context: int, parallel: int, batch: int, machine: Machine) -> int:
     """The bytes a runner of `model` takes with that context (already capped), parallel requests and batch.
 
-    A model whose fixture states its loaded size keeps exactly that size at the stated context
-    (with the world's settings); the context's share moves with the context asked for.
+    A model whose fixture states its loaded size keeps exactly that size at the stated context (with
+    the world's settings and the default batch); the context's share moves with the context asked for.
     """
     shape = shape_of(model)
     kv_type = machine.settings.kv_cache_type
@@ -108,9 +116,8 @@ def runner_size(
     stated = model.loaded
     if stated is not None:
         stated_context = effective_context(stated.context_length, shape.trained_context)
-        stated_kv, stated_mask = _context_bytes(
-            shape, stated_context, stated_parallel, automatic_batch(stated_context, stated_parallel), kv_type
-        )
+        stated_batch = default_batch(model, stated_context, parallel)
+        stated_kv, stated_mask = _context_bytes(shape, stated_context, parallel, stated_batch, kv_type)
         return max(MIB, round(stated.size + (kv + mask) - (stated_kv + stated_mask)))
     compute = _COMPUTE_BASE + min(batch, context * parallel) * shape.vocabulary * 4 + mask
     return _as_reported(model.size) + _as_reported(kv) + _as_reported(compute)

@@ -21,11 +21,11 @@ from ollama_contract_kit.openapi.durations import DEFAULT_KEEP_ALIVE_SECONDS
 from ollama_contract_kit.openapi.releases import Version, has
 from ollama_contract_kit.openapi.timestamps import GoTime
 
-from ..world import card
+from ..world import card, gguf
 from ..world.models import InstalledModel, RunningModel, RunningSeed
 from .clock import Clock
 from .machine import Machine
-from .memory import Placement, automatic_batch, effective_context, place, runner_size, shape_of
+from .memory import Placement, default_batch, effective_context, embeds_only, place, runner_size, shape_of
 from .options import Options, RunnerOptions, read_options
 from .pacing import Pace, Stopwatch
 from .runners import Runner
@@ -234,17 +234,15 @@ class Scheduler:
         if model.can("vision"):
             context = max(context, 2048)
         context = effective_context(context, shape.trained_context)
-        embedding = model.can("embedding") and not model.can("completion")
-        single = embedding or card.architecture(model) in _SINGLE_REQUEST_ARCHITECTURES
+        embedding = embeds_only(model)
+        single = embedding or gguf.architecture(model) in _SINGLE_REQUEST_ARCHITECTURES
         parallel = 1 if single else self.machine.num_parallel(self.speaks_as)
         automatic_context = options.automatic_context and not self.machine.settings.context_length
         batch_given = options.runner.num_batch != RunnerOptions().num_batch
-        if embedding:
-            batch, automatic = min(2048, context), False
-        elif batch_given:
+        if batch_given:
             batch, automatic = requested.num_batch, False
         else:
-            batch, automatic = automatic_batch(context, parallel), True
+            batch, automatic = default_batch(model, context, parallel), not embedding
         return _Wanted(
             key=weights_key(model),
             model=model,
@@ -339,9 +337,7 @@ class Scheduler:
 
     def _footprint(self, wanted: _Wanted) -> tuple[int, Placement]:
         model = wanted.model
-        stated_parallel = self.machine.num_parallel(self.speaks_as)
-        size = runner_size(model, wanted.options.num_ctx, wanted.parallel, wanted.options.num_batch, self.machine,
-                           stated_parallel)  # fmt: skip
+        size = runner_size(model, wanted.options.num_ctx, wanted.parallel, wanted.options.num_batch, self.machine)
         stated = model.loaded
         at_stated = stated is not None and stated.context_length == wanted.options.num_ctx
         placement = place(

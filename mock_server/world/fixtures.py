@@ -17,7 +17,9 @@ from ollama_contract_kit.openapi.loader import parse_yaml
 from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import NEWEST, OLDEST, parse_version
 from ollama_contract_kit.openapi.timestamps import GoTime
+from ollama_contract_kit.openapi.validation import MAX_PROBLEMS
 
+from ..answers.replies import ReplyError, ReplyRule, rules_from_json
 from ..simulation.clock import local_timezone
 from ..simulation.machine import Machine, MachineError, machine_for, machine_from_json
 from .models import Footprint, InstalledModel, RunningModel, RunningSeed
@@ -25,6 +27,8 @@ from .models import Footprint, InstalledModel, RunningModel, RunningSeed
 #: The default world shipped inside the package.
 DEFAULT_FIXTURE = "default_world.yaml"
 DEFAULT_VERSION = NEWEST
+#: Where the blobs live when the world does not say (`OLLAMA_MODELS` of Ollama's Docker image).
+DEFAULT_MODELS_PATH = "/root/.ollama/models"
 
 
 class FixtureError(ValueError):
@@ -33,7 +37,10 @@ class FixtureError(ValueError):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        listed = "\n".join(f"  {problem}" for problem in problems)
+        shown = problems
+        if len(problems) > MAX_PROBLEMS + 1:  # a million wrong entries make a short answer
+            shown = [*problems[:MAX_PROBLEMS], f"and {len(problems) - MAX_PROBLEMS:,} more problems not listed"]
+        listed = "\n".join(f"  {problem}" for problem in shown)
         super().__init__(f"invalid fixture {source}:\n{listed}" if len(problems) > 1 else f"{source}: {problems[0]}")
 
 
@@ -46,6 +53,8 @@ class WorldDocument:
     running: tuple[RunningSeed, ...]
     registry: tuple[InstalledModel, ...] = ()
     machine: Machine = field(default_factory=Machine)
+    replies: tuple[ReplyRule, ...] = ()
+    models_path: str = DEFAULT_MODELS_PATH
 
 
 def read_fixture_file(path: str | Path) -> WorldDocument:
@@ -123,6 +132,10 @@ def build_world_document(data: Any, source: str, validate_schema: bool = True) -
     registry, registry_problems = _installed_models(data.get("registry", []), "$.registry", context)
     problems += model_problems + running_problems + registry_problems
     problems += version_problems(data.get("version", DEFAULT_VERSION))
+    try:
+        replies = rules_from_json(data.get("replies", []))
+    except ReplyError as error:
+        replies, problems = (), [*problems, str(error)]
     if problems:
         raise FixtureError(source, problems)
     if "machine" not in data:
@@ -137,6 +150,8 @@ def build_world_document(data: Any, source: str, validate_schema: bool = True) -
         running=running,
         registry=tuple(registry.values()),
         machine=machine,
+        replies=replies,
+        models_path=data.get("models_path", DEFAULT_MODELS_PATH),
     )
 
 
@@ -205,6 +220,9 @@ def _installed_models(
             parameters=dict(entry.get("parameters", {})),
             messages=tuple(dict(message) for message in entry.get("messages", ())),
             weights=entry.get("weights", ""),
+            projector=entry.get("projector"),
+            tensors=tuple(dict(tensor) for tensor in entry["tensors"]) if "tensors" in entry else None,
+            projector_info=entry.get("projector_info"),
         )
     return models, problems
 
@@ -272,6 +290,9 @@ def installed_to_fixture(model: InstalledModel) -> dict[str, Any]:
         "parameters": dict(model.parameters),
         "messages": [dict(message) for message in model.messages],
         "weights": model.weights,
+        "projector": model.projector,
+        "tensors": [dict(tensor) for tensor in model.tensors] if model.tensors is not None else None,
+        "projector_info": dict(model.projector_info) if model.projector_info else None,
     }
     return entry | {key: value for key, value in optional.items() if value}
 

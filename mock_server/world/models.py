@@ -43,6 +43,10 @@ class InstalledModel:
     messages: tuple[Mapping[str, str], ...] = ()
     #: The digest of the weights blob; empty: the model's own (a model created FROM another shares its).
     weights: str = ""
+    #: Recorded blobs and `/api/show` facts; None means derived (see `card` and `gguf`).
+    projector: str | None = None
+    tensors: tuple[Mapping[str, Any], ...] | None = None
+    projector_info: Mapping[str, Any] | None = None
 
     def can(self, capability: str) -> bool:
         """True when the model has `capability` (`completion`, `tools`, `thinking`, `vision`, `embedding`, ...)."""

@@ -359,4 +359,5 @@ def test_copy_and_delete_errors(
 
 
 def test_status(http: FlaskClient) -> None:
-    assert http.get("/api/status").get_json() == {"cloud": {"disabled": False, "source": "none"}}
+    # The cloud is off, as OLLAMA_NO_CLOUD=1 turns it off (internal/cloud/policy.go), like the cloud routes' answers.
+    assert http.get("/api/status").get_json() == {"cloud": {"disabled": True, "source": "env"}}

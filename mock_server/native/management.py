@@ -96,5 +96,6 @@ def upload_blob(digest: str) -> Response:
 
 @management_routes.route("/api/status", methods=["GET"])
 def status() -> Response:
-    """The cloud status of a local server (Ollama 0.16.2 and later)."""
-    return json_response({"cloud": {"disabled": False, "source": "none"}})
+    """The cloud status (Ollama 0.16.2 and later): off, as `OLLAMA_NO_CLOUD=1` turns it off, which is how the
+    mock's cloud routes answer (web search 403, sign-in and account routes failing offline)."""
+    return json_response({"cloud": {"disabled": True, "source": "env"}})

@@ -2,17 +2,24 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+#: The kit alone (what serving needs), and the kit with its test tools.
+SERVE_STAMP := $(VENV)/.serve-stamp
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: mock test check lint typecheck bench fuzz clients heavy clean
+
+$(SERVE_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(SERVE_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $(STAMP) $(SERVE_STAMP)
 
-mock: $(STAMP) ## serve the mock on 127.0.0.1:11434 (pass options with ARGS="--port 11500")
+mock: $(SERVE_STAMP) ## serve the mock on 127.0.0.1:11434 (pass options with ARGS="--port 11500")
 	$(BIN)/ollama-mock $(ARGS)
 
 # One worker per core; tests that must share one process (the verify self-test's score) form a group.

@@ -1,4 +1,4 @@
-"""The contract suite in another project, set up as the README says, on a CI runner's environment."""
+"""The contract suite in another project, set up as docs/pytest.md says, on a CI runner's environment."""
 
 from __future__ import annotations
 
@@ -12,18 +12,18 @@ import pytest
 
 pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "pytest.md"
 
 #: What GitHub Actions sets; Hypothesis then loads its ``ci`` profile (derandomized, no example database).
 CI_ENVIRONMENT = {"CI": "true", "GITHUB_ACTIONS": "true"}
 
 
 def _readme_block(first_line: str) -> str:
-    """The README's python block that starts with ``first_line``."""
-    for block in re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL):
+    """The python block of docs/pytest.md that starts with ``first_line``."""
+    for block in re.findall(r"```python\n(.*?)```", PAGE.read_text(encoding="utf-8"), flags=re.DOTALL):
         if block.startswith(first_line):
             return block
-    raise AssertionError(f"README has no python block starting with {first_line!r}")
+    raise AssertionError(f"docs/pytest.md has no python block starting with {first_line!r}")
 
 
 @pytest.mark.parametrize(

@@ -193,10 +193,13 @@ def test_a_release_the_kit_cannot_speak_as_is_refused(bad: str) -> None:
         create_app(MockConfig(ollama_version=bad))
 
 
-def test_the_readme_table_lists_every_profile() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    for release in profiles():
-        assert f"| {release} |" in readme, f"README's profile table lacks {release}"
+def test_the_releases_page_lists_every_change_as_the_table_says() -> None:
+    page = (REPO / "docs" / "releases.md").read_text(encoding="utf-8")
+    for change in CHANGES.values():
+        commits = ", ".join(f"`{commit.strip()}`" for commit in change.source.split(","))
+        row = f"| {'.'.join(map(str, change.since))} | {change.after} | {change.before} | {commits} |"
+        assert row in page, f"docs/releases.md lacks (or words otherwise) the row {row}"
+    assert f"| {NEWEST} | the default: all of the above | | |" in page
 
 
 def test_the_scheduler_defaults_are_the_release_s(release: str) -> None:

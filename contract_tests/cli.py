@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ollama_contract_kit.client import InvalidHeaders, InvalidURL, base_url
+from ollama_contract_kit.client import InvalidHeaders, InvalidURL
 from ollama_contract_kit.commandline.arguments import command_parser, positive_number, seconds, whole_number
 from ollama_contract_kit.commandline.console import INTERRUPTED, run_command, stop_on_signals
 from ollama_contract_kit.commandline.files import check_writable
@@ -104,7 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=PROXY_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    proxy.add_argument("--upstream", required=True, help="the server, may include a path prefix (http://host/ollama)")
+    proxy.add_argument(
+        "--upstream",
+        help="the server, may include a path prefix (http://host/ollama); default $OLLAMA_HOST (or $OLLAMA_URL)",
+    )
     proxy.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     proxy.add_argument("--port", type=whole_number(0, 65535), default=11435, help="port (default 11435)")
     proxy.add_argument(
@@ -161,7 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InvalidURL, LocationError) as error:
         parser.exit(2, f"ollama-contract: {error}\n")
     if url is None:
-        parser.exit(2, "ollama-contract: verify: which server? give --url URL, or set OLLAMA_HOST\n")
+        option = "--upstream" if arguments.command == "proxy" else "--url"
+        parser.exit(2, f"ollama-contract: {arguments.command}: which server? give {option} URL, or set OLLAMA_HOST\n")
     try:
         if arguments.headers is not None:
             headers = parse_headers(arguments.headers, "--headers")
@@ -179,13 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _server_url(arguments: argparse.Namespace) -> str | None:
-    """`--upstream` for the proxy; for verify `--url`, else `OLLAMA_HOST` (or `OLLAMA_URL`)."""
+    """The server: the proxy's `--upstream` or verify's `--url`, else `OLLAMA_HOST` (or `OLLAMA_URL`)."""
     if arguments.command == "proxy":
-        try:
-            return base_url(arguments.upstream)
-        except InvalidURL as error:
-            raise InvalidURL(f"--upstream: {error}") from None
-    location = server_location(arguments.url, "--url", os.environ)
+        location = server_location(arguments.upstream, "--upstream", os.environ)
+    else:
+        location = server_location(arguments.url, "--url", os.environ)
     return location.url if location is not None else None
 
 

@@ -5,6 +5,8 @@ on a route the release serves, placeholder sizes)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable
 
 import pytest
@@ -13,7 +15,7 @@ import requests
 from ollama_contract_kit.contract_tests.rules import ps_problems, status_problem
 from ollama_contract_kit.mock_server import MockOllama
 
-from .proxied import RawUpstream, http_answer, proxy_to
+from .proxied import PROXY, RawUpstream, http_answer, proxy_to
 
 EMPTY_403 = b"HTTP/1.1 403 Forbidden\r\nDate: Thu, 03 Dec 2026 10:00:00 GMT\r\nContent-Length: 0\r\n\r\n"
 ROUTER_404 = http_answer(b"404 page not found", "404 Not Found", "text/plain")
@@ -119,3 +121,12 @@ def test_an_answer_over_the_judged_size_is_passed_on_and_said_so() -> None:
 
     code, output = _verdict({b"GET /api/tags ": http_answer(body)}, call)
     assert code == 0 and "over 64 MiB is passed on but not judged" in output, output
+
+
+def test_the_upstream_defaults_to_ollama_host_as_everywhere() -> None:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("OLLAMA_")}
+    missing = subprocess.run(PROXY, env=environment, capture_output=True, text=True, timeout=30)
+    assert missing.returncode == 2 and "give --upstream URL, or set OLLAMA_HOST" in missing.stderr
+    unreachable = {**environment, "OLLAMA_HOST": "http://127.0.0.1:9"}  # discard port: nothing answers
+    refused = subprocess.run([*PROXY, "--port", "0"], env=unreachable, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 3 and "http://127.0.0.1:9" in refused.stderr, "it read OLLAMA_HOST"

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from datetime import timedelta, timezone, tzinfo
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ollama_contract_kit.client.errors import OllamaClientError
@@ -80,6 +81,21 @@ def _fault(text: str) -> Fault:
         raise argparse.ArgumentTypeError(str(error).removeprefix(f"--fault {text!r}: ")) from None
 
 
+#: The server settings a flag sets: the flags, the variable, the value's type, its name, and what it does.
+_SETTING_FLAGS: tuple[tuple[tuple[str, ...], str, Any, str, str], ...] = (
+    (("--max-loaded-models", "--max-loaded"), "OLLAMA_MAX_LOADED_MODELS", whole_number(0, 10_000), "N",
+     "models loaded at once before the idle one goes (0: 3 per GPU)"),
+    (("--num-parallel",), "OLLAMA_NUM_PARALLEL", whole_number(1, 1024), "N",
+     "requests a runner serves at once (default 1)"),
+    (("--max-queue",), "OLLAMA_MAX_QUEUE", whole_number(0, 1_000_000), "N",
+     "requests waiting for a load before 503 server busy (default 512)"),
+    (("--context-length",), "OLLAMA_CONTEXT_LENGTH", whole_number(0, 16_777_216), "N",
+     "the default context (0: by VRAM, 4096/32768/262144)"),
+    (("--keep-alive",), "OLLAMA_KEEP_ALIVE", str, "DURATION",
+     "how long an idle model stays loaded, e.g. 5m, 1h, -1 (default 5m)"),
+)  # fmt: skip
+
+
 def serve_parser() -> argparse.ArgumentParser:
     """The command line of `ollama-mock` (serving)."""
     parser = command_parser(
@@ -134,41 +150,8 @@ def serve_parser() -> argparse.ArgumentParser:
         "As Ollama reads them: the flag, else the environment variable of that name, else the fixture's "
         "machine.environment, else Ollama's default.",
     )
-    settings.add_argument(
-        "--max-loaded-models",
-        "--max-loaded",
-        dest="OLLAMA_MAX_LOADED_MODELS",
-        type=whole_number(0, 10_000),
-        metavar="N",
-        help="$OLLAMA_MAX_LOADED_MODELS: models loaded at once before the idle one goes (0: 3 per GPU)",
-    )
-    settings.add_argument(
-        "--num-parallel",
-        dest="OLLAMA_NUM_PARALLEL",
-        type=whole_number(1, 1024),
-        metavar="N",
-        help="$OLLAMA_NUM_PARALLEL: requests a runner serves at once (default 1)",
-    )
-    settings.add_argument(
-        "--max-queue",
-        dest="OLLAMA_MAX_QUEUE",
-        type=whole_number(0, 1_000_000),
-        metavar="N",
-        help="$OLLAMA_MAX_QUEUE: requests waiting for a load before 503 server busy (default 512)",
-    )
-    settings.add_argument(
-        "--context-length",
-        dest="OLLAMA_CONTEXT_LENGTH",
-        type=whole_number(0, 16_777_216),
-        metavar="N",
-        help="$OLLAMA_CONTEXT_LENGTH: the default context (0: by VRAM, 4096/32768/262144)",
-    )
-    settings.add_argument(
-        "--keep-alive",
-        dest="OLLAMA_KEEP_ALIVE",
-        metavar="DURATION",
-        help="$OLLAMA_KEEP_ALIVE: how long an idle model stays loaded, e.g. 5m, 1h, -1 (default 5m)",
-    )
+    for flags, variable, kind, metavar, meaning in _SETTING_FLAGS:
+        settings.add_argument(*flags, dest=variable, type=kind, metavar=metavar, help=f"${variable}: {meaning}")
     pace = parser.add_argument_group("pace", "How fast the simulated machine works (real time while the clock runs).")
     pace.add_argument(
         "--tokens-per-second",

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from ollama_contract_kit.commandline.files import write_text_atomically
 from ollama_contract_kit.contract_tests.captures import parse_answer
 
+from .rebinding import exchange
 from .served import SERVERS, Served, serve_mock
 
 pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
@@ -33,15 +34,7 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
 
 def _exchange(port: int, data: bytes, wait: float = 3.0) -> bytes:
     """Send raw bytes, return everything the server answers until it closes (or `wait` passes)."""
-    with closing(socket.create_connection(("127.0.0.1", port), timeout=wait)) as connection:
-        connection.sendall(data)
-        answer = b""
-        try:
-            while chunk := connection.recv(65536):
-                answer += chunk
-        except (TimeoutError, ConnectionResetError):
-            pass
-        return answer
+    return exchange(port, data, wait)
 
 
 def _request(method: str, path: str, body: bytes = b"", extra: str = "", length: int | None = None) -> bytes:

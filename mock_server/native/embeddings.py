@@ -14,11 +14,10 @@ from flask import Blueprint, Response
 from ollama_contract_kit.openapi.names import parse_model_name
 
 from ..serving.responses import error_response, json_response
-from ..simulation.options import OptionError
 from ..world import gguf
 from ..world.models import InstalledModel
 from .common import Refused, body, installed_model
-from .inference import request_options, schedule, scripted_failure
+from .inference import schedule_request, scripted_failure
 
 embedding_routes = Blueprint("embeddings", __name__)
 
@@ -101,11 +100,9 @@ def embed() -> Response:
     except Refused as refused:
         return refused.response()
     try:
-        generation = schedule(model, request_options(model, data), data["keep_alive"])
+        generation = schedule_request(model, data)
     except Refused as refused:
         return refused.response()
-    except OptionError as wrong:
-        return error_response(500, str(wrong))
     try:
         scripted_failure(name, inputs[0] if inputs else "")
         if not inputs:
@@ -152,11 +149,9 @@ def embeddings() -> Response:
     except Refused as refused:
         return refused.response()
     try:
-        generation = schedule(model, request_options(model, data), data["keep_alive"])
+        generation = schedule_request(model, data)
     except Refused as refused:
         return refused.response()
-    except OptionError as wrong:
-        return error_response(500, str(wrong))
     try:
         prompt = str(data.get("prompt") or "")
         scripted_failure(name, prompt)

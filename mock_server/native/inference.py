@@ -209,6 +209,16 @@ def schedule(model: InstalledModel, options: Options, keep_alive: float | None) 
         raise Refused(503, str(busy)) from None
 
 
+def schedule_request(model: InstalledModel, data: dict[str, Any]) -> Generation:
+    """Hand a native request a runner for its options and keep-alive; Refused with Ollama's 500 for an
+    option of the wrong type, 503 when the queue is full."""
+    try:
+        options = request_options(model, data)
+    except OptionError as wrong:
+        raise Refused(500, str(wrong)) from None
+    return schedule(model, options, data["keep_alive"])
+
+
 def fitted_prompt(tokens: int, generation: Generation, shift: bool) -> int:
     """The prompt's tokens once it fits the context: truncated as the runner does, or Refused(400) without shift."""
     context = generation.context

@@ -313,12 +313,7 @@ def chat_completions() -> Response:
                 base, generation, transcript, prompt_tokens, with_usage=_include_usage(data), role_once=role_once
             )
             return shapes.event_stream(frames, on_close=generation.close)
-        try:
-            for _ in generation.run(transcript, prompt_tokens):
-                pass
-            created = generation.now().unix_seconds()
-        finally:
-            generation.close()
+        created = generation.complete(transcript, prompt_tokens).unix_seconds()
         message: dict[str, Any] = {"role": "assistant", "content": transcript.text("content")}
         if transcript.text("thinking"):
             message["reasoning"] = transcript.text("thinking")
@@ -378,12 +373,7 @@ def completions() -> Response:
 
         counted = transcript.eval_count if prompt else 0
         if not data.get("stream"):
-            try:
-                for _ in generation.run(transcript, prompt_tokens):
-                    pass
-                created = generation.now().unix_seconds()
-            finally:
-                generation.close()
+            created = generation.complete(transcript, prompt_tokens).unix_seconds()
             return shapes.answer(
                 {
                     "id": identity,

@@ -36,7 +36,7 @@ class Generation:
     @property
     def context(self) -> int:
         """The runner's context (a request's share)."""
-        return self.lease.runner.options.num_ctx
+        return self.lease.runner.spec.options.num_ctx
 
     def now(self) -> GoTime:
         """The moment to stamp on what the request sends now."""
@@ -55,6 +55,16 @@ class Generation:
                 self.watch.pause(seconds)
                 self._eval_seconds += seconds
                 yield token, self.watch.stamp()
+
+    def complete(self, transcript: Transcript, prompt_tokens: int) -> GoTime:
+        """Generate the whole answer (for an answer sent in one piece), hand the runner back, and return
+        the moment it ended."""
+        try:
+            for _ in self.run(transcript, prompt_tokens):
+                pass
+            return self.now()
+        finally:
+            self.close()
 
     def read(self, prompt_tokens: int) -> None:
         """Read a prompt and generate nothing (an embedding); holds a parallel slot meanwhile."""

@@ -15,19 +15,26 @@ from .options import RunnerOptions
 _UINT64 = 2**64
 
 
-@dataclass
-class Runner:
-    """One loaded model's runner. Every field is read and written under the scheduler's lock."""
+@dataclass(frozen=True)
+class RunnerSpec:
+    """The runner a request needs: what it serves and how it is loaded."""
 
     #: The weights it serves (`schedulerModelKey`: the model blob): names sharing weights share it.
     key: str
-    #: The model whose request loaded it: `/api/ps` lists its name and digest.
+    #: The model of the request: `/api/ps` lists the name and digest of the one that loaded it.
     model: InstalledModel
     options: RunnerOptions
     #: True when the context (batch) was the server's choice, not asked for (`numCtxAuto`, `numBatchAuto`).
     automatic_context: bool
     automatic_batch: bool
     parallel: int
+
+
+@dataclass
+class Runner:
+    """One loaded model's runner. Every field is read and written under the scheduler's lock."""
+
+    spec: RunnerSpec
     size: int
     size_vram: int
     gpus: tuple[int, ...]
@@ -48,6 +55,16 @@ class Runner:
         """True when no request holds it."""
         return self.references == 0
 
+    @property
+    def key(self) -> str:
+        """The weights it serves."""
+        return self.spec.key
+
+    @property
+    def model(self) -> InstalledModel:
+        """The model whose request loaded it."""
+        return self.spec.model
+
     def eviction_order(self) -> tuple[int, str]:
         """`ByDurationAndName`: the shortest keep-alive first (as an unsigned number), then the weights."""
         return round(self.session_seconds * 1e9) % _UINT64, self.key
@@ -61,7 +78,7 @@ class Runner:
             keep_alive_seconds=self.session_seconds,
             size=self.size,
             size_vram=self.size_vram,
-            context_length=self.options.num_ctx,
+            context_length=self.spec.options.num_ctx,
             unload_delay_seconds=unload_delay,
         )
 

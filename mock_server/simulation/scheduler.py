@@ -28,7 +28,7 @@ from .machine import Machine
 from .memory import Placement, default_batch, effective_context, embeds_only, place, runner_size, shape_of
 from .options import Options, RunnerOptions, read_options
 from .pacing import Pace, Stopwatch
-from .runners import Runner
+from .runners import Runner, RunnerSpec
 
 #: `ErrMaxQueue` (server/sched.go), two spaces included; routes answer it with 503.
 SERVER_BUSY = "server busy, please try again.  maximum pending requests exceeded"
@@ -71,18 +71,6 @@ class Lease:
     #: True when this request loaded the runner.
     loaded: bool
     released: bool = False
-
-
-@dataclass(frozen=True)
-class _Wanted:
-    """The runner a request needs."""
-
-    key: str
-    model: InstalledModel
-    options: RunnerOptions
-    automatic_context: bool
-    automatic_batch: bool
-    parallel: int
 
 
 class Scheduler:
@@ -155,7 +143,7 @@ class Scheduler:
         me = object()
         with self._changed:
             runner.waiting.append(me)
-            while runner.waiting[0] is not me or runner.generating >= runner.parallel:
+            while runner.waiting[0] is not me or runner.generating >= runner.spec.parallel:
                 self._changed.wait(_RECHECK_SECONDS)
             runner.waiting.popleft()
             runner.generating += 1
@@ -226,7 +214,7 @@ class Scheduler:
 
     # -- inside ------------------------------------------------------------------------------------
 
-    def _wanted(self, model: InstalledModel, options: Options) -> _Wanted:
+    def _wanted(self, model: InstalledModel, options: Options) -> RunnerSpec:
         shape = shape_of(model)
         requested = options.runner
         context = requested.num_ctx or self.machine.default_context(self.speaks_as)
@@ -243,7 +231,7 @@ class Scheduler:
             batch, automatic = requested.num_batch, False
         else:
             batch, automatic = default_batch(model, context, parallel), not embedding
-        return _Wanted(
+        return RunnerSpec(
             key=weights_key(model),
             model=model,
             options=replace(requested, num_ctx=context, num_batch=batch),
@@ -266,7 +254,7 @@ class Scheduler:
                 self._turn += 1
                 self._changed.notify_all()
 
-    def _serve_pending(self, wanted: _Wanted, keep_alive: float | None, watch: Stopwatch) -> Lease:
+    def _serve_pending(self, wanted: RunnerSpec, keep_alive: float | None, watch: Stopwatch) -> Lease:
         while True:
             with self._changed:
                 self._expire()
@@ -282,12 +270,7 @@ class Scheduler:
             with self._changed:
                 session = keep_alive if keep_alive is not None else self.machine.settings.keep_alive
                 runner = Runner(
-                    key=wanted.key,
-                    model=wanted.model,
-                    options=wanted.options,
-                    automatic_context=wanted.automatic_context,
-                    automatic_batch=wanted.automatic_batch,
-                    parallel=wanted.parallel,
+                    spec=wanted,
                     size=size,
                     size_vram=placement.size_vram,
                     gpus=placement.gpus,
@@ -306,7 +289,7 @@ class Scheduler:
         watch.pause(0 if loaded else self.pace.warm_seconds)
         return Lease(runner=runner, keep_alive=keep_alive, load_seconds=watch.elapsed(), loaded=loaded)
 
-    def _victim_for(self, wanted: _Wanted) -> Runner | None:
+    def _victim_for(self, wanted: RunnerSpec) -> Runner | None:
         """The runner to evict before loading `wanted`, if the cap or (on GPUs) the memory requires one."""
         if not self._runners:
             return None
@@ -335,7 +318,7 @@ class Scheduler:
             self._changed.wait(_RECHECK_SECONDS)
             self._expire()
 
-    def _footprint(self, wanted: _Wanted) -> tuple[int, Placement]:
+    def _footprint(self, wanted: RunnerSpec) -> tuple[int, Placement]:
         model = wanted.model
         size = runner_size(model, wanted.options.num_ctx, wanted.parallel, wanted.options.num_batch, self.machine)
         stated = model.loaded
@@ -375,13 +358,10 @@ class Scheduler:
         size, placement = self._footprint(wanted)
         size = seed.size if seed.size is not None else size
         vram = seed.size_vram if seed.size_vram is not None else min(placement.size_vram, size)
+        # A running entry at the machine's default context counts as the server's choice, as a load would.
+        automatic = wanted.options.num_ctx == self.machine.default_context(self.speaks_as)
         self._runners[wanted.key] = Runner(
-            key=wanted.key,
-            model=model,
-            options=wanted.options,
-            automatic_context=wanted.options.num_ctx == self.machine.default_context(self.speaks_as),
-            automatic_batch=wanted.automatic_batch,
-            parallel=wanted.parallel,
+            spec=replace(wanted, automatic_context=automatic),
             size=size,
             size_vram=vram,
             gpus=tuple(range(len(self.machine.gpus))) if vram else (),
@@ -436,12 +416,12 @@ def weights_key(model: InstalledModel) -> str:
     return card.weights_digest(model)
 
 
-def _needs_reload(runner: Runner, wanted: _Wanted) -> bool:
+def _needs_reload(runner: Runner, wanted: RunnerSpec) -> bool:
     """`needsReload`: the runner options differ once automatic choices are carried over (num_gpu -1 never counts)."""
-    existing, new = runner.options, wanted.options
-    if runner.automatic_context and wanted.automatic_context:
+    existing, new = runner.spec.options, wanted.options
+    if runner.spec.automatic_context and wanted.automatic_context:
         new = replace(new, num_ctx=existing.num_ctx)
-    if runner.automatic_batch and wanted.automatic_batch:
+    if runner.spec.automatic_batch and wanted.automatic_batch:
         new = replace(new, num_batch=existing.num_batch)
     if new.use_mmap is None:
         new = replace(new, use_mmap=existing.use_mmap)

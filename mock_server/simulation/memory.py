@@ -48,8 +48,24 @@ class Shape:
     trained_context: int
 
 
+#: Shapes read lately, by the identity of the model they were read from (a changed world brings new models).
+_SHAPES: dict[int, tuple[InstalledModel, Shape]] = {}
+_SHAPES_KEPT = 4096
+
+
 def shape_of(model: InstalledModel) -> Shape:
     """The model's layers, KV heads and sizes, vocabulary and trained context (derived where unstated)."""
+    known = _SHAPES.get(id(model))
+    if known is not None and known[0] is model:  # holding the model keeps its id from being reused
+        return known[1]
+    if len(_SHAPES) >= _SHAPES_KEPT:
+        _SHAPES.clear()
+    shape = _read_shape(model)
+    _SHAPES[id(model)] = (model, shape)
+    return shape
+
+
+def _read_shape(model: InstalledModel) -> Shape:
     info = gguf.model_info(model)
     arch = gguf.architecture(model)
 

@@ -17,6 +17,8 @@ from .clock import Clock
 
 #: The shortest duration a timing reports: Ollama leaves zero durations out of its answers.
 _MINIMUM_SECONDS = 1e-6
+#: Real sleeps are taken in steps of at least this long.
+_SLEEP_GRAIN_SECONDS = 0.001
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,14 @@ class Pace:
         return self.start_seconds + size / self.load_bytes_per_second
 
     @property
+    def handover_seconds(self) -> float:
+        """How long handing over a runner that is loaded already takes (nothing when loads take no time)."""
+        return self.warm_seconds if self.load_bytes_per_second > 0 else 0.0
+
+    @property
     def token_seconds(self) -> float:
         """Seconds between two generated tokens."""
-        return 1 / self.tokens_per_second if self.tokens_per_second > 0 else _MINIMUM_SECONDS
+        return 1 / self.tokens_per_second if self.tokens_per_second > 0 else 0.0
 
     def prompt_seconds(self, tokens: int) -> float:
         """How long reading a prompt of `tokens` takes (ten times the generation rate)."""
@@ -61,15 +68,21 @@ class Stopwatch:
         self.started = clock.instant()
         self._started_monotonic = time.monotonic()
         self._simulated = 0.0
+        self._unslept = 0.0
         self._simulated_only = simulated_only
 
     def pause(self, seconds: float) -> None:
         """Let `seconds` of work pass (in real time unless the clock is frozen)."""
         if seconds <= 0:
             return
-        if not self._simulated_only:
-            self.clock.pause(seconds)
         self._simulated += seconds
+        if self._simulated_only:
+            return
+        # Sleeps shorter than the grain are saved up: a sleep costs more than a fast token takes.
+        self._unslept += seconds
+        if self._unslept >= _SLEEP_GRAIN_SECONDS:
+            self.clock.pause(self._unslept)
+            self._unslept = 0.0
 
     def elapsed(self) -> float:
         """Seconds since the request arrived, as the simulation counts them."""

@@ -65,11 +65,8 @@ class Lease:
     """A request's hold on a runner, from the scheduler handing it over until `release`."""
 
     runner: Runner
-    keep_alive: float | None
     #: Seconds from the request's start until the runner was handed over (Ollama's load_duration).
     load_seconds: float
-    #: True when this request loaded the runner.
-    loaded: bool
     released: bool = False
 
 
@@ -127,14 +124,21 @@ class Scheduler:
             self._expire()
             runner = self._runners.get(wanted.key)
             if runner is not None and not runner.stopping and not _needs_reload(runner, wanted):
-                return self._use(runner, keep_alive, watch, loaded=False)
-            if self._queued >= self.machine.settings.max_queue:
+                self._use(runner, keep_alive)
+                ticket = None
+            elif self._queued >= self.machine.settings.max_queue:
                 raise ServerBusy
-            self._queued += 1
-            ticket = self._tickets
-            self._tickets += 1
-        with self._turn_of(ticket):
-            return self._serve_pending(wanted, keep_alive, watch)
+            else:
+                self._queued += 1
+                ticket = self._tickets
+                self._tickets += 1
+        warm = True
+        if ticket is not None:
+            with self._turn_of(ticket):
+                runner, warm = self._serve_pending(wanted, keep_alive, watch)
+        assert runner is not None  # warm, or just served
+        watch.pause(self.pace.handover_seconds if warm else 0)  # outside the lock: other requests go on meanwhile
+        return Lease(runner=runner, load_seconds=watch.elapsed())
 
     @contextmanager
     def slot(self, lease: Lease) -> Iterator[None]:
@@ -197,8 +201,9 @@ class Scheduler:
             self._runners.clear()
             self._stopping.clear()
             self._next_expiry = None
+            free = self._free_vram()
             for seed in seeds:
-                self._seed(seed)
+                self._seed(seed, free)
             self._bump()
             running = {runner.model.key for runner in self._runners.values()}
             return [seed.model.name for seed in seeds if seed.model.key not in running]
@@ -254,13 +259,15 @@ class Scheduler:
                 self._turn += 1
                 self._changed.notify_all()
 
-    def _serve_pending(self, wanted: RunnerSpec, keep_alive: float | None, watch: Stopwatch) -> Lease:
+    def _serve_pending(self, wanted: RunnerSpec, keep_alive: float | None, watch: Stopwatch) -> tuple[Runner, bool]:
+        """A runner for `wanted`, evicting and loading as needed; True with it when it was loaded already."""
         while True:
             with self._changed:
                 self._expire()
                 runner = self._runners.get(wanted.key)
                 if runner is not None and not runner.stopping and not _needs_reload(runner, wanted):
-                    return self._use(runner, keep_alive, watch, loaded=False)
+                    self._use(runner, keep_alive)
+                    return runner, True
                 victim = runner or self._victim_for(wanted)
                 if victim is not None:
                     self._evict_and_wait(victim)
@@ -278,16 +285,15 @@ class Scheduler:
                 )
                 self._runners[wanted.key] = runner
                 self._stopping.pop(wanted.model.key, None)
-                return self._use(runner, None, watch, loaded=True)
+                self._use(runner, None)
+                return runner, False
 
-    def _use(self, runner: Runner, keep_alive: float | None, watch: Stopwatch, loaded: bool) -> Lease:
+    def _use(self, runner: Runner, keep_alive: float | None) -> None:
         """`useLoadedRunner`: one more reference; a request's keep-alive replaces the runner's (it sticks)."""
         runner.references += 1
         if keep_alive is not None:
             runner.session_seconds = keep_alive
         self._bump()
-        watch.pause(0 if loaded else self.pace.warm_seconds)
-        return Lease(runner=runner, keep_alive=keep_alive, load_seconds=watch.elapsed(), loaded=loaded)
 
     def _victim_for(self, wanted: RunnerSpec) -> Runner | None:
         """The runner to evict before loading `wanted`, if the cap or (on GPUs) the memory requires one."""
@@ -318,7 +324,8 @@ class Scheduler:
             self._changed.wait(_RECHECK_SECONDS)
             self._expire()
 
-    def _footprint(self, wanted: RunnerSpec) -> tuple[int, Placement]:
+    def _footprint(self, wanted: RunnerSpec, free: dict[int, int] | None = None) -> tuple[int, Placement]:
+        """The runner's size and where it goes, given the VRAM free per GPU (counted now unless given)."""
         model = wanted.model
         size = runner_size(model, wanted.options.num_ctx, wanted.parallel, wanted.options.num_batch, self.machine)
         stated = model.loaded
@@ -327,7 +334,7 @@ class Scheduler:
             model,
             size,
             wanted.options.num_gpu,
-            self._free_vram(),
+            self._free_vram() if free is None else free,
             stated_vram=stated.size_vram if stated is not None and at_stated else None,
         )
         return size, placement
@@ -336,11 +343,11 @@ class Scheduler:
         settings = self.machine.settings
         free = {index: max(0, gpu.memory - settings.gpu_overhead) for index, gpu in enumerate(self.machine.gpus)}
         for runner in self._runners.values():
-            for index in runner.gpus:
-                free[index] = max(0, free[index] - runner.size_vram // max(1, len(runner.gpus)))
+            _take_vram(free, runner)
         return free
 
-    def _seed(self, seed: RunningSeed) -> None:
+    def _seed(self, seed: RunningSeed, free: dict[int, int]) -> None:
+        """Start a world's running entry as it stands; `free` is the VRAM left per GPU, kept up to date."""
         model = seed.model
         wanted = self._wanted(model, _seed_options(model, seed))
         if wanted.key in self._runners:
@@ -348,6 +355,7 @@ class Scheduler:
         if len(self._runners) >= self.machine.max_loaded(self.speaks_as):
             victim = self._pick_victim()
             del self._runners[victim.key]
+            free.update(self._free_vram())  # past the cap only a few runners remain: recounting is cheap
         now = self.clock.instant()
         session = seed.keep_alive_seconds
         if session is None:
@@ -355,12 +363,12 @@ class Scheduler:
         expires_at = seed.expires_at or now.plus(session)
         if expires_at <= now:
             return  # expired already: never listed
-        size, placement = self._footprint(wanted)
+        size, placement = self._footprint(wanted, free)
         size = seed.size if seed.size is not None else size
         vram = seed.size_vram if seed.size_vram is not None else min(placement.size_vram, size)
         # A running entry at the machine's default context counts as the server's choice, as a load would.
         automatic = wanted.options.num_ctx == self.machine.default_context(self.speaks_as)
-        self._runners[wanted.key] = Runner(
+        runner = Runner(
             spec=replace(wanted, automatic_context=automatic),
             size=size,
             size_vram=vram,
@@ -368,6 +376,8 @@ class Scheduler:
             session_seconds=session,
             expires_at=expires_at,
         )
+        self._runners[wanted.key] = runner
+        _take_vram(free, runner)
         self._note_expiry(expires_at)
 
     def _unload(self, runner: Runner) -> None:
@@ -419,6 +429,8 @@ def weights_key(model: InstalledModel) -> str:
 def _needs_reload(runner: Runner, wanted: RunnerSpec) -> bool:
     """`needsReload`: the runner options differ once automatic choices are carried over (num_gpu -1 never counts)."""
     existing, new = runner.spec.options, wanted.options
+    if existing == new:  # the common case: the same request again
+        return False
     if runner.spec.automatic_context and wanted.automatic_context:
         new = replace(new, num_ctx=existing.num_ctx)
     if runner.spec.automatic_batch and wanted.automatic_batch:
@@ -435,3 +447,9 @@ def _seed_options(model: InstalledModel, seed: RunningSeed) -> Options:
     if seed.context_length:
         return replace(options, runner=replace(options.runner, num_ctx=seed.context_length))
     return options
+
+
+def _take_vram(free: dict[int, int], runner: Runner) -> None:
+    """Count `runner`'s share of VRAM out of what each of its GPUs has free."""
+    for index in runner.gpus:
+        free[index] = max(0, free[index] - runner.size_vram // max(1, len(runner.gpus)))

@@ -203,6 +203,12 @@ def serve_parser() -> argparse.ArgumentParser:
         default=None,
         help="HTTP server: granian (default where processes can fork; fastest) or waitress",
     )
+    parser.add_argument(
+        "--strict-replies",
+        action="store_true",
+        help="strict replay (for CI): refuse with 400 a generating request no reply rule of the world matches, "
+        "instead of the default answer (a world's strict_replies: true does the same)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     parser.add_argument(
         "--check", action="store_true", help="validate the fixture file and the faults as a start would, and exit"
@@ -311,6 +317,7 @@ def serve(argv: Sequence[str]) -> int:
         max_body=arguments.max_body,
         faults=tuple(arguments.fault),
         log_requests=not arguments.quiet,
+        strict_replies=arguments.strict_replies,
     )
     try:
         app = create_app(config)  # --check builds it too: a fault the start refuses is refused here

@@ -54,6 +54,8 @@ class MockConfig:
     faults: tuple[Fault, ...] = ()
     #: Log one line per request to the `ollama_contract_kit.mock` logger.
     log_requests: bool = True
+    #: Strict replay: refuse (400) a generating request no reply rule matches, whatever the world says.
+    strict_replies: bool = False
 
     def normalized_base_path(self) -> str:
         """The base path with one leading slash and no trailing one (`""` for none)."""

@@ -59,14 +59,18 @@ def _invalid(error: _Invalid) -> Response:
 
 def world_json(state: MockState) -> dict[str, Any]:
     """The world as a fixture document, running models with absolute `expires_at`."""
-    return {
-        "version": state.world.version,
-        "models_path": state.models_path,
-        "models": [installed_to_fixture(model) for model in state.world.installed()],
-        "running": [running_to_fixture(running) for running in state.scheduler.listing().models],
-        "registry": [installed_to_fixture(model) for model in state.world.upstream()],
-        "machine": machine_to_json(state.scheduler.machine),
-    } | ({"replies": replies} if (replies := _replies_json(state)) else {})
+    return (
+        {
+            "version": state.world.version,
+            "models_path": state.models_path,
+            "models": [installed_to_fixture(model) for model in state.world.installed()],
+            "running": [running_to_fixture(running) for running in state.scheduler.listing().models],
+            "registry": [installed_to_fixture(model) for model in state.world.upstream()],
+            "machine": machine_to_json(state.scheduler.machine),
+        }
+        | ({"replies": replies} if (replies := _replies_json(state)) else {})
+        | ({"strict_replies": True} if state.replies.strict else {})
+    )
 
 
 def _replies_json(state: MockState) -> list[dict[str, Any]]:

@@ -67,7 +67,7 @@ class MockState:
             overrides["OLLAMA_MAX_LOADED_MODELS"] = self.config.max_loaded
         machine = replace(machine, settings=read_settings(overrides, machine.settings))
         self.world.replace(document.models, document.version, document.registry)
-        self.replies.replace(document.replies)
+        self.replies.replace(document.replies, strict=document.strict_replies or self.config.strict_replies)
         self.scheduler.machine = machine
         self.scheduler.speaks_as = self.world.release
         #: The server's `OLLAMA_MODELS` (where the Modelfile of `/api/show` finds the blobs).

@@ -54,6 +54,8 @@ class Ask:
     called: tuple[str, ...] = ()
     #: A tool the request requires (`tool_choice`), or "required" for any.
     tool_choice: str | None = None
+    #: The request's `request_fingerprint` (path and body): what a recorded reply matches on.
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,12 @@ class Reply:
     done_reason: str | None = None
     #: Seconds before the first token (after the load).
     delay_seconds: float = 0.0
-    #: Stream the content in this many pieces (None: word by word).
-    chunks: int | None = None
+    #: Stream the content in this many pieces, or in exactly these (None: word by word).
+    chunks: int | tuple[str, ...] | None = None
+    #: Stream the thinking in exactly these pieces (None: word by word).
+    thinking_chunks: tuple[str, ...] | None = None
+    #: The tokens the answer reports (`eval_count`) when it ends as given (None: its tokens counted).
+    eval_count: int | None = None
     #: Tokens a second for this answer (None: the mock's pace).
     tokens_per_second: float | None = None
 

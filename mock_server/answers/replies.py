@@ -2,8 +2,9 @@
 
 A rule has a `when` (every condition given must hold) and a `then` (what the model says, or the error
 the server answers), and may be used up after `times` matches. Rules are tried in order; the first
-that matches answers; when none does, the default answerer (`compose`) does. They come from a world's
-`replies`, the control API (`/_mock/replies`) and the test handle (`MockOllama.reply`).
+that matches answers; when none does, the default answerer (`compose`) does, or, in strict replay,
+the request is refused. They come from a world's `replies` (a recording made by `ollama-contract proxy
+--record` is one), the control API (`/_mock/replies`) and the test handle (`MockOllama.reply`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from ollama_contract_kit.openapi import validator_for
 from ollama_contract_kit.openapi.names import parse_model_name
 
 from .compose import Ask, Reply, compose, tool_call
+
+#: What a strict replay answers a generating request no rule matches: a client error, so the OpenAI and
+#: Anthropic SDKs do not retry it (they retry 408, 409, 429 and 5xx), and not 404, which apps read as
+#: "the model is not installed" (some pull it then).
+UNSCRIPTED_STATUS = 400
 
 #: Route families a rule may name, by the paths they cover (a rule may also name one path).
 ROUTE_FAMILIES: dict[str, tuple[str, ...]] = {
@@ -51,6 +57,7 @@ class When:
     tools: bool | str | None = None
     format: bool | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    fingerprint: str | None = None
 
     def holds_for(self, ask: Ask) -> bool:
         """True when `ask` meets every condition."""
@@ -63,6 +70,7 @@ class When:
             and _tools_hold(self.tools, ask)
             and (self.format is None or self.format == (ask.format is not None))
             and all(ask.headers.get(name.lower()) == value for name, value in self.headers.items())
+            and (self.fingerprint is None or self.fingerprint == ask.fingerprint)
         )
 
 
@@ -76,8 +84,13 @@ class Then:
     done_reason: str | None = None
     error: tuple[int, str] | None = None
     latency_ms: float = 0.0
-    chunks: int | None = None
+    #: How many pieces the content streams in, or the pieces themselves (then they make the content).
+    chunks: int | tuple[str, ...] | None = None
     tokens_per_second: float | None = None
+    #: The pieces the thinking streams in (then they make the thinking).
+    thinking_chunks: tuple[str, ...] | None = None
+    #: The tokens the answer reports (None: its pieces counted).
+    eval_count: int | None = None
 
     def reply_to(self, ask: Ask) -> Reply:
         """The reply for `ask` (tool calls get ids and indexes as the server writes them)."""
@@ -87,14 +100,17 @@ class Then:
             tool_call(ask, str(call["name"]), dict(call.get("arguments") or {}), index)
             for index, call in enumerate(self.tool_calls)
         )
+        thinks = ask.think  # a model thinks only where it can and is let
         return Reply(
-            content=self.content,
-            thinking=self.thinking if ask.think else "",  # a model thinks only where it can and is let
+            content="".join(self.chunks) if isinstance(self.chunks, tuple) else self.content,
+            thinking=("".join(self.thinking_chunks or ()) or self.thinking) if thinks else "",
             tool_calls=calls,
             done_reason=self.done_reason,
             delay_seconds=self.latency_ms / 1000,
             chunks=self.chunks,
             tokens_per_second=self.tokens_per_second,
+            thinking_chunks=self.thinking_chunks if thinks else None,
+            eval_count=self.eval_count,
         )
 
 
@@ -115,6 +131,8 @@ class ReplyRule:
                 then["error"] = {"status": value[0], "message": value[1]}
             elif key == "tool_calls" and value:
                 then["tool_calls"] = [dict(call) for call in value]
+            elif isinstance(value, tuple) and value:
+                then[key] = list(value)
             elif value not in (None, "", 0.0, ()):
                 then[key] = value
         rule: dict[str, Any] = {"when": when, "then": then}
@@ -159,7 +177,13 @@ def rule_from_json(data: Any, where: str = "reply") -> ReplyRule:
             raise ReplyError(f"{where}.when.matches: not a regular expression: {error}") from None
     if "model" in when_data and parse_model_name(when_data["model"]) is None:
         raise ReplyError(f"{where}.when.model: {when_data['model']!r} is not a valid Ollama model name")
+    for pieces, whole in (("chunks", "content"), ("thinking_chunks", "thinking")):
+        if isinstance(then_data.get(pieces), list) and then_data.get(whole, "".join(then_data[pieces])) != "".join(
+            then_data[pieces]
+        ):
+            raise ReplyError(f"{where}.then.{whole}: is not the pieces of then.{pieces} joined (give one or the other)")
     failure = then_data.get("error")
+    chunks = then_data.get("chunks")
     when = When(**{key: value for key, value in when_data.items() if key != "headers"})
     when = replace(when, headers={name.lower(): value for name, value in (when_data.get("headers") or {}).items()})
     then = Then(
@@ -169,8 +193,10 @@ def rule_from_json(data: Any, where: str = "reply") -> ReplyRule:
         done_reason=then_data.get("done_reason"),
         error=(failure["status"], failure["message"]) if failure else None,
         latency_ms=float(then_data.get("latency_ms", 0)),
-        chunks=then_data.get("chunks"),
+        chunks=tuple(chunks) if isinstance(chunks, list) else chunks,
         tokens_per_second=then_data.get("tokens_per_second"),
+        thinking_chunks=tuple(then_data["thinking_chunks"]) if "thinking_chunks" in then_data else None,
+        eval_count=then_data.get("eval_count"),
     )
     return ReplyRule(when=when, then=then, times=data.get("times"))
 
@@ -181,18 +207,21 @@ def rules_from_json(entries: Sequence[Any], where: str = "$.replies") -> tuple[R
 
 
 class ReplyBook:
-    """The rules in force, shared by every request thread; the world's rules come back on reset."""
+    """The rules in force, shared by every request thread; the world's rules come back on reset.
+    `strict`: a generating request no rule matches is refused (strict replay) instead of answered."""
 
-    def __init__(self, initial: tuple[ReplyRule, ...] = ()) -> None:
+    def __init__(self, initial: tuple[ReplyRule, ...] = (), *, strict: bool = False) -> None:
         self._lock = threading.Lock()
         self._initial = initial
         self._rules = list(initial)
+        self.strict = strict
 
-    def replace(self, rules: tuple[ReplyRule, ...]) -> None:
-        """Make `rules` the world's rules, and the rules in force."""
+    def replace(self, rules: tuple[ReplyRule, ...], *, strict: bool = False) -> None:
+        """Make `rules` the world's rules, and the rules in force; `strict` as the world says."""
         with self._lock:
             self._initial = rules
             self._rules = list(rules)
+            self.strict = strict
 
     def add(self, rule: ReplyRule) -> None:
         """Add a rule after the others (first match wins)."""
@@ -233,6 +262,20 @@ class ReplyBook:
 
 def answer(ask: Ask, book: ReplyBook) -> Reply:
     """The reply to `ask`: the first scripted rule it matches, else the default answer (ScriptedFailure
-    when the rule answers an error). Every generating route asks here, so one rule answers them all."""
+    when the rule answers an error, or when none matches in strict replay). Every generating route asks
+    here, so one rule answers them all."""
     rule = book.take(ask)
-    return rule.then.reply_to(ask) if rule is not None else compose(ask)
+    if rule is not None:
+        return rule.then.reply_to(ask)
+    if book.strict:
+        raise ScriptedFailure(UNSCRIPTED_STATUS, unscripted_message(ask))
+    return compose(ask)
+
+
+def unscripted_message(ask: Ask) -> str:
+    """Why strict replay refuses `ask`, and what to do about it."""
+    return (
+        f"ollama-mock strict replay: no recorded reply matches this request to {ask.route} for model {ask.model!r} "
+        f"(fingerprint {ask.fingerprint}); record it with 'ollama-contract proxy --record', add a reply rule for "
+        "it, or serve without --strict-replies and the world's strict_replies"
+    )

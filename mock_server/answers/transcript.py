@@ -1,9 +1,10 @@
 """How a reply comes out of the model: token by token, until it ends, hits `num_predict`, or meets a `stop` text.
 
 The mock's tokens are words (each with the space after it), pieces of 12 characters of a JSON answer,
-and a tool call's JSON in such pieces. As on Ollama (llama-server), `num_predict` ends the answer
-after that many tokens with `done_reason: "length"` (-1 or 0: at most ten times the context), and a
-`stop` text ends it where the text begins, without the stop text, with `done_reason: "stop"`.
+a tool call's JSON in such pieces, or the pieces a (recorded) reply names, one token each. As on
+Ollama (llama-server), `num_predict` ends the answer after that many tokens with `done_reason:
+"length"` (-1 or 0: at most ten times the context), and a `stop` text ends it where the text begins,
+without the stop text, with `done_reason: "stop"`.
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ class Transcript:
     done_reason: str  # "stop" or "length" (or what a scripted reply says)
     delay_seconds: float = 0.0
     tokens_per_second: float | None = None
+    #: The count a (recorded) reply says it took, reported instead of the tokens counted.
+    reported_count: int | None = None
 
     @property
     def eval_count(self) -> int:
-        """Tokens generated (at least one: the end of the answer is a token too)."""
-        return max(1, sum(token.cost for token in self.tokens))
+        """Tokens generated (at least one: the end of the answer is a token too), or the count the reply says."""
+        return self.reported_count or max(1, sum(token.cost for token in self.tokens))
 
     def text(self, kind: str) -> str:
         """All the text of one kind (`content` or `thinking`)."""
@@ -93,21 +96,30 @@ def _cost(part: str, *, chunked: bool) -> int:
     return max(1, len(part.split())) if chunked else 1
 
 
+def _content_pieces(reply: Reply, structured: bool) -> list[str]:
+    """The content's pieces: the explicit ones, `chunks` of about the same length, or the model's own."""
+    if isinstance(reply.chunks, tuple):
+        return list(reply.chunks)
+    return _in_chunks(reply.content, reply.chunks) if reply.chunks else pieces(reply.content, structured)
+
+
 def transcribe(reply: Reply, num_predict: int, stops: Sequence[str], *, structured: bool, context: int) -> Transcript:
-    """The tokens of `reply` as the model emits them under `num_predict` and `stops` (`context` bounds -1)."""
-    thinking, stopped = _cut_at_stop(pieces(reply.thinking), stops)
+    """The tokens of `reply` as the model emits them under `num_predict` and `stops` (`context` bounds -1).
+    Explicit pieces (recorded ones) count one token each."""
+    thought = list(reply.thinking_chunks) if reply.thinking_chunks is not None else pieces(reply.thinking)
+    thinking, stopped = _cut_at_stop(thought, stops)
     content: list[str] = []
     calls: list[Token] = []
     if not stopped:
-        parts = _in_chunks(reply.content, reply.chunks) if reply.chunks else pieces(reply.content, structured)
-        content, stopped = _cut_at_stop(parts, stops)
+        content, stopped = _cut_at_stop(_content_pieces(reply, structured), stops)
     if not stopped:
         calls = [
             Token("tool_call", call=call, cost=len(pieces(json.dumps(call), structured=True)))
             for call in reply.tool_calls
         ]
     tokens = [Token("thinking", part) for part in thinking]
-    tokens += [Token("content", part, cost=_cost(part, chunked=bool(reply.chunks))) for part in content] + calls
+    by_words = isinstance(reply.chunks, int)
+    tokens += [Token("content", part, cost=_cost(part, chunked=by_words)) for part in content] + calls
     budget = num_predict if num_predict > 0 else 10 * context
     kept: list[Token] = []
     spent = 0
@@ -121,4 +133,5 @@ def transcribe(reply: Reply, num_predict: int, stops: Sequence[str], *, structur
     else:
         ended = "length" if spent >= budget else "stop"
     reason = reply.done_reason if reply.done_reason and ended == "stop" else ended
-    return Transcript(tuple(kept), reason, reply.delay_seconds, reply.tokens_per_second)
+    reported = reply.eval_count if len(kept) == len(tokens) else None  # num_predict ended it sooner: counted
+    return Transcript(tuple(kept), reason, reply.delay_seconds, reply.tokens_per_second, reported)

@@ -18,6 +18,7 @@ from ollama_contract_kit.openapi.releases import has
 
 from ..answers.compose import Ask, Reply
 from ..answers.conversation import Conversation, read_conversation
+from ..answers.fingerprint import request_fingerprint
 from ..answers.replies import ScriptedFailure, answer
 from ..answers.transcript import count_prompt_tokens, transcribe
 from ..serving.responses import error_response, json_response
@@ -328,6 +329,7 @@ def _answer(
         called=conversation.called,
         route=request.path,
         headers=request_headers(),
+        fingerprint=request_fingerprint(request.path, request.get_data()),
     )  # fmt: skip
     chat_messages = len(_messages(data)) if endpoint is CHAT else 0
     prompt_tokens = fitted_prompt(

@@ -16,6 +16,7 @@ from ollama_contract_kit.openapi.releases import has
 
 from ..answers.compose import Ask, Reply
 from ..answers.conversation import read_conversation
+from ..answers.fingerprint import request_fingerprint
 from ..answers.transcript import Transcript, count_prompt_tokens, transcribe
 from ..native.bodies import go_kind as _go_kind
 from ..native.common import Refused, state
@@ -180,6 +181,7 @@ def _chat_ask() -> tuple[Ask, InstalledModel, dict[str, Any]]:
         format=_response_format(data), tools=tools, after_tool=conversation.after_tool,
         user_text=conversation.user_text, texts=conversation.texts, called=conversation.called,
         tool_choice=_tool_choice(data.get("tool_choice")), route=request.path, headers=request_headers(),
+        fingerprint=request_fingerprint(request.path, request.get_data()),
     )  # fmt: skip
     return replace(ask, call_ids=True), model, data  # the /v1 layer always gave its tool calls ids
 
@@ -351,7 +353,7 @@ def completions() -> Response:
             predict = generation.options.predict
             asked = ask_for(
                 model, name, prompt, False, 0, user_text=prompt, texts=(prompt,), route=request.path,
-                headers=request_headers(),
+                headers=request_headers(), fingerprint=request_fingerprint(request.path, request.get_data()),
             )  # fmt: skip
             reply = scripted_or_default(asked) if prompt else Reply(content="")
             transcript = transcribe(

@@ -55,6 +55,8 @@ class WorldDocument:
     machine: Machine = field(default_factory=Machine)
     replies: tuple[ReplyRule, ...] = ()
     models_path: str = DEFAULT_MODELS_PATH
+    #: Refuse a generating request no reply rule matches (strict replay).
+    strict_replies: bool = False
 
 
 def read_fixture_file(path: str | Path) -> WorldDocument:
@@ -152,6 +154,7 @@ def build_world_document(data: Any, source: str, validate_schema: bool = True) -
         machine=machine,
         replies=replies,
         models_path=data.get("models_path", DEFAULT_MODELS_PATH),
+        strict_replies=data.get("strict_replies", False),
     )
 
 

@@ -24,6 +24,7 @@ from .location import LocationError, server_location
 
 if TYPE_CHECKING:
     from .proxy import ProxySettings
+    from .recording import Recorder
     from .report import Verification
     from .traffic import TrafficJudge
 
@@ -100,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="a transparent proxy in front of a server, judging the traffic your app sends it",
         description="Forward everything to --upstream unchanged, stream answers back as they arrive, and judge "
         "each answer and the lifecycle the traffic shows with verify's rules. Sends no request of its own "
-        "but one GET /api/version.",
+        "but one GET /api/version (and with --record the read-only GET /api/tags, POST /api/show of each "
+        "model and GET /api/ps that record the world, at the start, and GET /api/ps again on stop).",
         epilog=PROXY_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -132,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     proxy.add_argument("--junit-xml", type=Path, help="write a JUnit XML report here when stopped")
     proxy.add_argument("--json", type=Path, dest="json_path", help="write a JSON report here when stopped")
     proxy.add_argument("--quiet", action="store_true", help="print only the summary, not each violation")
+    proxy.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="also record the upstream as a world `ollama-mock --fixtures FILE` replays offline: its models, "
+        "and a reply rule for each distinct generating request (written on stop; .json, else YAML; no secrets)",
+    )
     spec = commands.add_parser("spec", help="print the path of the contract's OpenAPI document")
     which = spec.add_mutually_exclusive_group()
     which.add_argument("--control", action="store_true", help="the mock's control API instead of Ollama's API")
@@ -173,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             headers = parse_headers(os.environ.get("OLLAMA_HEADERS"), "OLLAMA_HEADERS")
     except InvalidHeaders as error:
         parser.exit(2, f"ollama-contract: {error}\n")
-    for option, path in (("--junit-xml", arguments.junit_xml), ("--json", arguments.json_path)):
+    written = [("--junit-xml", arguments.junit_xml), ("--json", arguments.json_path)]
+    for option, path in [*written, ("--record", getattr(arguments, "record", None))]:
         problem = check_writable(path) if path is not None else None
         if problem is not None:
             parser.exit(2, f"ollama-contract: {option}: {problem}\n")
@@ -203,12 +213,15 @@ def _proxy(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> 
     settings = ProxySettings(url, headers, quiet=arguments.quiet, allowed_hosts=tuple(arguments.allow_host))
     started = time.monotonic()
     judge = TrafficJudge(None, arguments.grace)
+    recorder = _recorder(arguments.record, url, headers)
     stop_on_signals()
     try:
         sock = listen(arguments.host, arguments.port)
         version = upstream_version(settings)
         judge.version = parse_version(version) if version else None
         print(f"ollama-contract proxy: upstream Ollama {version or '(version unknown: newest rules)'}", flush=True)
+        if recorder is not None:
+            _start_recording(recorder)
     except ProxyError as error:
         print(f"ollama-contract proxy: {settings.mask(str(error))}", file=sys.stderr)
         if error.exit_code == 3:
@@ -219,18 +232,58 @@ def _proxy(arguments: argparse.Namespace, url: str, headers: dict[str, str]) -> 
         _proxy_reports(arguments, settings, judge, None, started, interrupted="the start (contacting the upstream)")
         return INTERRUPTED
     try:
-        serve_proxy(settings, sock, judge)
+        serve_proxy(settings, sock, judge, recorder)
     except KeyboardInterrupt:
         pass  # a signal between two handlers: the summary follows all the same
     except Exception as error:  # never lose the verdict to a bug: say it, then summarise what was seen
         print(f"ollama-contract proxy: stopped by an internal error: {type(error).__name__}: {error}", file=sys.stderr)
     finally:
         sock.close()
-    return _proxy_summary(arguments, settings, judge, version, started)
+    return _proxy_summary(arguments, settings, judge, version, started, recorder)
+
+
+def _recorder(path: Path | None, url: str, headers: dict[str, str]) -> Recorder | None:
+    if path is None:
+        return None
+    from .recording import Recorder
+
+    return Recorder(path, url, headers)
+
+
+def _start_recording(recorder: Recorder) -> None:
+    """Record the upstream's world before any traffic (ProxyError, exit 3, when it cannot be)."""
+    from .proxy import ProxyError
+    from .recording import RecordingError
+
+    try:
+        recorder.start()
+    except RecordingError as error:
+        raise ProxyError(str(error), 3) from None
+    print(f"ollama-contract proxy: recording to {recorder.path} (written on stop)", flush=True)
+
+
+def _write_recording(recorder: Recorder, settings: ProxySettings) -> None:
+    from ollama_contract_kit.mock_server.world.fixtures import FixtureError
+
+    try:
+        line = recorder.write()
+    except (FixtureError, OSError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        shown = settings.mask(reason)
+        print(f"ollama-contract proxy: cannot write the recording {recorder.path}: {shown}", file=sys.stderr)
+        return
+    print(f"ollama-contract proxy: {line}")
+    for skipped in recorder.skipped_lines():
+        print(f"ollama-contract proxy: not recorded: {settings.mask(skipped)}")
 
 
 def _proxy_summary(
-    arguments: argparse.Namespace, settings: ProxySettings, judge: TrafficJudge, version: str | None, started: float
+    arguments: argparse.Namespace,
+    settings: ProxySettings,
+    judge: TrafficJudge,
+    version: str | None,
+    started: float,
+    recorder: Recorder | None = None,
 ) -> int:
     from ollama_contract_kit.commandline.console import Console
 
@@ -238,6 +291,8 @@ def _proxy_summary(
 
     for number in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the reports short
         signal.signal(number, signal.SIG_IGN)
+    if recorder is not None:
+        _write_recording(recorder, settings)
     console = Console(settings.out)
     verification = _proxy_reports(arguments, settings, judge, version, started)
     server = [v for v in judge.tally.violations if v.side == "server"]

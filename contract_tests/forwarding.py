@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aiohttp import StreamReader, web
@@ -21,6 +22,9 @@ from .judging_thread import JudgingThread
 from .request_guard import Refusal, RequestGuard
 from .traffic import Exchange, TrafficJudge, Violation
 from .upstream import Answer, AnswerCut, UpstreamError, UpstreamPool, describe
+
+if TYPE_CHECKING:
+    from .recording import Recorder, Tap
 
 #: Headers of one connection, never forwarded (RFC 9110 §7.6.1), and those the proxy sets itself.
 _HOP_BY_HOP = frozenset(
@@ -76,6 +80,7 @@ class Forwarder:
         guard: RequestGuard,
         judge: TrafficJudge,
         say: Callable[[str], None],
+        recorder: Recorder | None = None,
     ) -> None:
         self.upstream = upstream
         self.prefix = urlsplit(upstream).path.rstrip("/")  # the upstream's path prefix, before each path
@@ -83,6 +88,7 @@ class Forwarder:
         self.guard = guard
         self.judge = judge
         self.say = say
+        self.recorder = recorder
         self.pool = UpstreamPool(upstream)
         #: Large answers being judged in the worker thread, and how many bytes they hold.
         self.settling: set[asyncio.Task[None]] = set()
@@ -123,8 +129,9 @@ class Forwarder:
                 return self._unreachable(request.method, path, str(error))
             self._fault(request.method, path, f"no answer ({error})")
             raise ConnectionCut from None
+        tap = self.recorder.tap(request.method, path, request.raw_headers) if self.recorder is not None else None
         try:
-            return await self._relay(request, answer, path, kept, started)
+            return await self._relay(request, answer, path, kept, started, tap)
         finally:
             answer.release()
 
@@ -144,7 +151,7 @@ class Forwarder:
         return b"\r\n".join(lines) + b"\r\n"
 
     async def _relay(
-        self, request: web.BaseRequest, answer: Answer, path: str, kept: _KeptBody, started: float
+        self, request: web.BaseRequest, answer: Answer, path: str, kept: _KeptBody, started: float, tap: Tap | None
     ) -> web.StreamResponse:
         method = request.method
         own = frozenset(name.decode("latin-1").lower() for name, _ in answer.headers)
@@ -170,6 +177,8 @@ class Forwarder:
                 cut = str(error) if isinstance(error, AnswerCut) else describe(error)
                 break
             body.feed(piece)
+            if tap is not None:
+                tap.feed(piece)
             if held:
                 await response.write(held)  # the app gone: aiohttp ends the exchange, unjudged
             held = piece
@@ -186,6 +195,8 @@ class Forwarder:
         self._judge(exchange, self.judge.judge_use)
         if not body.pending:
             self._judge(exchange, self.judge.judge_answer)
+        if tap is not None:
+            tap.finish(exchange)
         if held:
             await response.write(held)
         if body.pending:  # the lines of a cut stream that came whole are judged too

@@ -15,7 +15,7 @@ import signal
 import socket
 import sys
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import requests
 from aiohttp import web
@@ -31,6 +31,9 @@ from .report import CheckResult, Verification
 from .request_guard import Refusal, RequestGuard
 from .traffic import TrafficJudge, printable
 from .upstream import CONNECT_TIMEOUT
+
+if TYPE_CHECKING:
+    from .recording import Recorder
 
 #: Seconds in-flight exchanges get to finish after SIGINT/SIGTERM before their connections are closed.
 STOP_SECONDS = 2.0
@@ -116,8 +119,11 @@ class _Server(web.Server):
         return _Connection(self, loop=self._loop, **self._kwargs)
 
 
-def serve_proxy(settings: ProxySettings, sock: socket.socket, judge: TrafficJudge) -> None:
-    """Serve on `sock` until SIGINT or SIGTERM, then give in-flight exchanges STOP_SECONDS to end."""
+def serve_proxy(
+    settings: ProxySettings, sock: socket.socket, judge: TrafficJudge, recorder: Recorder | None = None
+) -> None:
+    """Serve on `sock` until SIGINT or SIGTERM, then give in-flight exchanges STOP_SECONDS to end; with
+    `recorder`, each answer of a generating route is recorded too."""
     loop: asyncio.AbstractEventLoop
     try:
         import uvloop
@@ -126,18 +132,18 @@ def serve_proxy(settings: ProxySettings, sock: socket.socket, judge: TrafficJudg
     except ImportError:
         loop = asyncio.new_event_loop()
     try:
-        loop.run_until_complete(_serve(settings, sock, judge))
+        loop.run_until_complete(_serve(settings, sock, judge, recorder))
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
 
-async def _serve(settings: ProxySettings, sock: socket.socket, judge: TrafficJudge) -> None:
+async def _serve(settings: ProxySettings, sock: socket.socket, judge: TrafficJudge, recorder: Recorder | None) -> None:
     console = Console(settings.out)
     say = (lambda line: None) if settings.quiet else (lambda line: console.line(settings.mask(line)))
     host = sock.getsockname()[0]
     guard = RequestGuard(is_loopback_bind(host), settings.allowed_hosts)
-    forwarder = Forwarder(settings.upstream, settings.headers, guard, judge, say)
+    forwarder = Forwarder(settings.upstream, settings.headers, guard, judge, say, recorder)
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # a broken client is no news
     runner = web.ServerRunner(_Server(forwarder, handler_cancellation=False), handle_signals=False)
     await runner.setup()

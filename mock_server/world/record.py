@@ -4,6 +4,7 @@ into a fixture file the mock answers from as that server did."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,7 +54,7 @@ def snapshot(client: OllamaClient, now: datetime | None = None, verbose: bool = 
         models_path = models_path or path
     running_entries = []
     for item in client.ps()["models"]:
-        footprint = {key: item[key] for key in _FOOTPRINT_FIELDS if key in item}
+        footprint = loaded_footprint(item)
         model = models.setdefault(
             item["name"],
             {"name": item["name"], "size": item["size"], "digest": item["digest"], "details": item["details"]},
@@ -70,6 +71,11 @@ def snapshot(client: OllamaClient, now: datetime | None = None, verbose: bool = 
         document = {"version": version, **document}
     _drop_derivable_tensors(document, build_world_document(document, f"snapshot of {client.url}"))
     return Snapshot(document, estimated)
+
+
+def loaded_footprint(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The footprint an `/api/ps` entry shows (size, size_vram, context_length), as a world's `loaded` states it."""
+    return {key: entry[key] for key in _FOOTPRINT_FIELDS if key in entry}
 
 
 def _drop_derivable_tensors(document: dict[str, Any], world: WorldDocument) -> None:

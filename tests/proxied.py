@@ -52,8 +52,13 @@ def proxy_to(upstream: str, *arguments: str, env: dict[str, str] | None = None) 
         env=env,
     ) as process:
         assert process.stdout is not None
-        lines = [process.stdout.readline(), process.stdout.readline()]
-        found = re.search(r"http://127\.0\.0\.1:(\d+) ->", lines[-1])
+        lines: list[str] = []
+        found = None
+        while found is None and len(lines) < 4 and (line := process.stdout.readline()):  # then the start's lines
+            lines.append(line)
+            found = re.search(r"http://127\.0\.0\.1:(\d+) ->", line)
+        if found is None:
+            process.kill()
         assert found, f"the proxy says where it listens: {lines}"
         port = int(found.group(1))
         proxied = Proxied(f"http://127.0.0.1:{port}", port, process)

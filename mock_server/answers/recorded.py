@@ -3,8 +3,9 @@ wire format, as the `then` of a rule that says it again (`ollama-contract proxy 
 
 A streamed answer keeps its pieces (`chunks`, `thinking_chunks`: the replay streams the same ones);
 an answer given whole keeps its text (a replay streamed after all goes word by word). Tool calls keep
-their names and arguments (ids and indexes are the replaying server's), `done_reason` its reason (a
-`/v1` `finish_reason` of `tool_calls` is Ollama's `stop`), an error its status and message.
+their names and arguments (ids and indexes are the replaying server's), `done_reason` its reason
+(`tool_calls` and `tool_use` are Ollama's `stop`; the Responses API says none), `eval_count` the
+tokens the server counted, an error its status and message.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class _Said:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     done_reason: str | None = None
     eval_count: Any = None
+    #: A Messages stream's tool call being written: its name, and its input's JSON so far.
+    writing: tuple[str, str] | None = None
 
     def say(self, content: Any = None, thinking: Any = None) -> None:
         if isinstance(thinking, str) and thinking:
@@ -117,12 +120,70 @@ def _completion(said: _Said, document: Mapping[str, Any]) -> None:
     _finish(said, document, choice)
 
 
+def _output_item(said: _Said, item: Mapping[str, Any]) -> None:
+    if item.get("type") == "reasoning":
+        said.say(thinking="".join(str(_object(part).get("text") or "") for part in item.get("summary") or ()))
+    elif item.get("type") == "function_call":
+        said.call(item.get("name"), item.get("arguments"))
+    elif item.get("type") == "message":
+        said.say("".join(str(_object(part).get("text") or "") for part in item.get("content") or ()))
+
+
+def _response(said: _Said, document: Mapping[str, Any]) -> None:
+    """`/v1/responses`: the whole response object, or one of its stream's events."""
+    kind = document.get("type")
+    if kind == "response.failed":
+        raise NotRecordable("a response that failed")
+    if kind == "response.reasoning_summary_text.delta":
+        said.say(thinking=document.get("delta"))
+    elif kind == "response.output_text.delta":
+        said.say(document.get("delta"))
+    elif kind == "response.output_item.done" and _object(document.get("item")).get("type") == "function_call":
+        _output_item(said, _object(document.get("item")))
+    elif kind == "response.completed":
+        said.eval_count = _object(_object(document.get("response")).get("usage")).get("output_tokens")
+    elif kind is None and document.get("object") == "response":
+        for item in document.get("output") or ():
+            _output_item(said, _object(item))
+        said.eval_count = _object(document.get("usage")).get("output_tokens")
+
+
+#: Anthropic's stop reasons as Ollama's done reasons (`stop_sequence` says no more than "not those").
+_DONE_REASONS = {"end_turn": "stop", "tool_use": "stop", "max_tokens": "length"}
+
+
+def _message(said: _Said, document: Mapping[str, Any]) -> None:
+    """`/v1/messages`: the whole message, or one of its stream's events."""
+    kind = document.get("type")
+    block = _object(document.get("content_block") or document.get("delta"))
+    if kind == "content_block_start" and block.get("type") == "tool_use":
+        said.writing = (str(block.get("name") or ""), "")
+    elif kind == "content_block_delta" and block.get("type") == "input_json_delta" and said.writing:
+        said.writing = (said.writing[0], said.writing[1] + str(block.get("partial_json") or ""))
+    elif kind == "content_block_delta":
+        said.say(block.get("text"), block.get("thinking"))
+    elif kind == "content_block_stop" and said.writing:
+        said.call(*said.writing)
+        said.writing = None
+    elif kind in ("message", "message_delta"):
+        for part in document.get("content") or ():
+            part = _object(part)
+            said.say(part.get("text"), part.get("thinking"))
+            if part.get("type") == "tool_use":
+                said.call(part.get("name"), part.get("input"))
+        reason = _object(document.get("delta")).get("stop_reason") or document.get("stop_reason")
+        said.done_reason = _DONE_REASONS.get(str(reason))
+        said.eval_count = _object(document.get("usage")).get("output_tokens")
+
+
 #: How each recorded route's answer documents (an NDJSON line, an SSE event, the whole JSON) are read.
 READERS: dict[str, Callable[[_Said, Mapping[str, Any]], None]] = {
     "/api/generate": _generate,
     "/api/chat": _chat,
     "/v1/chat/completions": _chat_completion,
     "/v1/completions": _completion,
+    "/v1/responses": _response,
+    "/v1/messages": _message,
 }
 
 
@@ -170,7 +231,7 @@ def recorded_then(path: str, status: int, media: str, body: bytes) -> dict[str, 
         raise NotRecordable(f"status {status}")
     said = _Said()
     for document in _documents(media, body):
-        if not isinstance(document, Mapping) or "error" in document:
+        if not isinstance(document, Mapping) or document.get("error") is not None:
             raise NotRecordable(f"not an answer of {path}: {json.dumps(document)[:80]}")
         READERS[path](said, document)
     return said.then(streamed=media in ("application/x-ndjson", "text/event-stream"))

@@ -15,6 +15,7 @@ from typing import Any
 from flask import request
 
 from ..answers.conversation import read_conversation
+from ..answers.fingerprint import request_fingerprint
 from ..answers.transcript import count_prompt_tokens, transcribe
 from ..native.chunks import chat_chunks, merge_chunks
 from ..native.common import Refused, installed_model
@@ -121,6 +122,7 @@ def _generated(chat: ChatRequest, model: Any, think: Any, generation: Generation
         called=conversation.called,
         route=request.path,
         headers=request_headers(),
+        fingerprint=request_fingerprint(request.path, request.get_data()),
     )
     prompt_tokens = fitted_prompt(count_prompt_tokens(conversation.texts, len(chat.messages)), generation, shift=True)
     predict = generation.options.predict

@@ -5,7 +5,7 @@ When the proxy starts, the world is recorded with read-only requests, as `ollama
 generating route becomes a reply rule matching the same request (its route and fingerprint). On stop,
 `/api/ps` is read once more for the footprints of the models loaded meanwhile, and the file is written
 whole or not at all. Nothing secret is written: no header, request bodies only as fingerprints, and
-every recorded text with the configured secrets and the app's secret header values masked.
+every text (answers, the world) with the configured secrets and the app's secret header values masked.
 
 The same request answered alike every time is one rule; answered differently, one rule per answer
 in order, each but the last with the `times` it was given (the last answers for ever).
@@ -27,6 +27,7 @@ from ollama_contract_kit.mock_server.answers.recorded import READERS, NotRecorda
 from ollama_contract_kit.mock_server.world.fixtures import FixtureError, build_world_document
 from ollama_contract_kit.mock_server.world.record import loaded_footprint, snapshot, write_fixture
 
+from .forwarding import JUDGED_REQUEST_BYTES
 from .traffic import Exchange, model_key
 from .upstream import CONNECT_TIMEOUT
 
@@ -82,7 +83,8 @@ class Recorder:
         """Turn one complete exchange into the next answer of its request."""
         where = f"{exchange.method} {exchange.path}"
         if not exchange.request_body:
-            return self.skip(f"{where}: its request body was not kept (over 1 MiB, or none)")
+            kept = JUDGED_REQUEST_BYTES // (1024 * 1024)
+            return self.skip(f"{where}: its request body was not kept (none, or over {kept} MiB)")
         if "content-encoding" in exchange.headers:
             return self.skip(f"{where}: a compressed answer")
         media = (exchange.headers.get("content-type") or "").partition(";")[0].strip().lower()
@@ -120,7 +122,7 @@ class Recorder:
     def write(self) -> str:
         """Write the world and its replies to the file (whole or not at all); one line saying what was written.
         FixtureError or OSError when it cannot be."""
-        document = dict(self.world)
+        document = self._masked(self.world)  # a model made meanwhile may tell a secret in its system prompt
         self._add_footprints(document)
         rules = self.rules()
         document["replies"] = rules
@@ -178,7 +180,8 @@ class Recorder:
     def skipped_lines(self) -> list[str]:
         """What was not recorded, at most a few lines, masked."""
         with self._lock:
-            lines = [self.mask(line) for line in self.skipped]
+            skipped = list(self.skipped)
+        lines = [self.mask(line) for line in skipped]
         if len(lines) > _SHOWN_SKIPS:
             lines = [*lines[:_SHOWN_SKIPS], f"and {len(lines) - _SHOWN_SKIPS} more"]
         return lines

@@ -4,6 +4,8 @@ answers the same requests as the server did, byte for byte but for times and dur
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,13 +14,16 @@ from typing import Any
 import pytest
 import requests
 
+from ollama_contract_kit.contract_tests.answers import AnswerBody
 from ollama_contract_kit.contract_tests.captures import Answer, Request, read_captures, replay
 from ollama_contract_kit.contract_tests.differential import compare
+from ollama_contract_kit.contract_tests.recording import Recorder
+from ollama_contract_kit.contract_tests.traffic import Exchange
 from ollama_contract_kit.contract_tests.volatility import Judge, Volatility
 from ollama_contract_kit.mock_server import MockOllama, read_fixture_file
 
 from .conftest import REAL_OLLAMA
-from .proxied import RawUpstream, http_answer, proxy_to
+from .proxied import PROXY, RawUpstream, http_answer, proxy_to
 from .served import serve_mock
 
 #: The upstream's credential (the proxy adds it), and the app's own (the proxy replaces it).
@@ -33,6 +38,10 @@ WEATHER_TOOL = {
     },
 }
 
+#: The same tool as the Responses API and the Messages API declare it.
+RESPONSES_TOOL = {"type": "function", "name": "get_weather", "parameters": WEATHER_TOOL["function"]["parameters"]}
+MESSAGES_TOOL = {"name": "get_weather", "input_schema": WEATHER_TOOL["function"]["parameters"]}
+
 
 def _post(path: str, **body: Any) -> Request:
     return Request("POST", path, json.dumps(body).encode())
@@ -44,6 +53,7 @@ def _chat(model: str, text: str, **extra: Any) -> Request:
 
 #: What the app asks, by name: default answers and scripted ones, streamed and whole, every generating API.
 TRAFFIC = {
+    "generate load": _post("/api/generate", model="smollm2:360m"),
     "generate streamed": _post("/api/generate", model="llama3.2", prompt="Tell me a story about a fox"),
     "generate whole, num_predict": _post(
         "/api/generate", model="smollm2:360m", prompt="count to ten please", stream=False, options={"num_predict": 3}
@@ -75,6 +85,35 @@ TRAFFIC = {
     ),
     "v1 completion streamed": _post("/v1/completions", model="codellama:7b", prompt="def add(a, b):", stream=True),
     "v1 completion whole": _post("/v1/completions", model="codellama:7b", prompt="def sub(a, b):", max_tokens=2),
+    "responses whole, thinking": _post("/v1/responses", model="qwen3:8b", input="What is a response?"),
+    "responses streamed tool call": _post(
+        "/v1/responses", model="llama3.2", input="weather in Oslo?", tools=[RESPONSES_TOOL], stream=True
+    ),
+    "responses streamed, max_output_tokens": _post(
+        "/v1/responses", model="qwen3:8b", input="say a lot", max_output_tokens=6, stream=True
+    ),
+    "messages whole tool call": _post(
+        "/v1/messages",
+        model="llama3.2",
+        max_tokens=100,
+        messages=[{"role": "user", "content": "weather in Lima?"}],
+        tools=[MESSAGES_TOOL],
+    ),
+    "messages streamed, thinking": _post(
+        "/v1/messages",
+        model="qwen3:8b",
+        max_tokens=100,
+        messages=[{"role": "user", "content": "think about Lima"}],
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        stream=True,
+    ),
+    "messages streamed, max_tokens": _post(
+        "/v1/messages",
+        model="llama3.2",
+        max_tokens=3,
+        messages=[{"role": "user", "content": "a long story please"}],
+        stream=True,
+    ),
 }
 #: Asked twice; the server answered differently each time, and the replay does so in the same order.
 ASKED_TWICE = _chat("llama3.2", "again please", stream=False)
@@ -83,12 +122,22 @@ TIMES_AND_DURATIONS = Volatility(
     {
         "$.created_at": Judge.TIMESTAMP,
         "$.created": Judge.UNIX,
-        "$.id": Judge.ID,
+        "$.id": Judge.TEXT,  # chatcmpl-N, resp_N, msg_ and random hex
         "$.total_duration": Judge.DURATION,
         "$.load_duration": Judge.DURATION,
         "$.prompt_eval_duration": Judge.DURATION,
         "$.eval_duration": Judge.DURATION,
         "$.models[*].expires_at": Judge.TIMESTAMP,
+        # The Responses API's numbered ids and its times (null until completed), the Messages API's random ids.
+        "$.completed_at": Judge.TIMESTAMP,
+        "$.output[*].id": Judge.ID,
+        "$.item_id": Judge.ID,
+        "$.item.id": Judge.ID,
+        "$.response.id": Judge.ID,
+        "$.response.created_at": Judge.UNIX,
+        "$.response.completed_at": Judge.TIMESTAMP,
+        "$.response.output[*].id": Judge.ID,
+        "$.message.id": Judge.TEXT,
     }
 )
 
@@ -147,10 +196,24 @@ def replayed(recording: Recording) -> Iterator[MockOllama]:
 
 
 def test_the_proxy_says_what_it_recorded(recording: Recording) -> None:
-    assert f"recorded 18 answers to 17 distinct requests (18 reply rules) and 7 models to {recording.file}" in (
+    assert f"recorded 24 answers to 23 distinct requests (24 reply rules) and 7 models to {recording.file}" in (
         recording.output
     )
     assert recording.seen["chat scripted error"].status == 500, "the scripted upstream answered an error"
+    assert "ollama-contract proxy: not recorded: POST /api/generate: a load, not a reply" in recording.output
+
+
+def _named_events(answer: Answer) -> tuple[bytes, Answer]:
+    """A stream of named events (`event: x` then `data: {...}`: the Responses and Messages APIs) as its frames
+    without their data, and its data as NDJSON lines, which the differential judgement compares one by one."""
+    if not answer.body.startswith(b"event: "):
+        return b"", answer
+    frames = re.sub(rb"(?m)^data: .*$", b"data:", answer.body)
+    documents = b"".join(line.removeprefix(b"data: ") + b"\n" for line in re.findall(rb"(?m)^data: .*$", answer.body))
+    headers = tuple(
+        (name, "application/x-ndjson" if name.lower() == "content-type" else value) for name, value in answer.headers
+    )
+    return frames, Answer(answer.status, headers, documents)
 
 
 def test_every_answer_is_replayed_byte_for_byte_but_times_and_durations(
@@ -158,9 +221,10 @@ def test_every_answer_is_replayed_byte_for_byte_but_times_and_durations(
 ) -> None:
     found = []
     for name, request in TRAFFIC.items():
-        found += compare(
-            recording.seen[name], replay(request, replayed.url), exchange=name, volatility=TIMES_AND_DURATIONS
-        )
+        expected_frames, expected = _named_events(recording.seen[name])
+        actual_frames, actual = _named_events(replay(request, replayed.url))
+        assert actual_frames == expected_frames, f"{name}: the same events, framed alike"
+        found += compare(expected, actual, exchange=name, volatility=TIMES_AND_DURATIONS)
     assert [difference.line() for difference in found] == []
 
 
@@ -275,9 +339,11 @@ def _captured_upstream() -> RawUpstream:
         head, _, body = raw.partition(b"\r\n\r\n")
         method, path, _ = head.split(b"\r\n", 1)[0].decode().split(" ")
         if f"{method} {path}" in world:
-            return http_answer(world[f"{method} {path}"])
-        answer = answers[(method, path, body)]
-        return http_answer(answer.body, f"{answer.status} OK", answer.header("Content-Type") or "")
+            whole = http_answer(world[f"{method} {path}"])
+        else:
+            answer = answers[(method, path, body)]
+            whole = http_answer(answer.body, f"{answer.status} OK", answer.header("Content-Type") or "")
+        return whole.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1)  # the upstream closes after each
 
     return RawUpstream(answer_as_captured, version=json.loads(captures["01_version"].answer.body)["version"])
 
@@ -300,3 +366,34 @@ def test_a_real_servers_answers_are_replayed_with_its_pieces_reasons_and_counts(
             answer = replay(capture.request, replica.url)
             found += compare(capture.answer, answer, exchange=capture.name, volatility=PROMPT_COUNTS)
     assert [difference.line() for difference in found] == []
+
+
+def test_a_secret_split_across_pieces_is_masked_in_one_piece(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "recorded.yaml", "http://127.0.0.1:9", {"Authorization": f"Bearer {APP_TOKEN}"})
+    lines = [{"message": {"role": "assistant", "content": piece}, "done": False} for piece in ("key ", APP_TOKEN[:5])]
+    lines += [{"message": {"role": "assistant", "content": APP_TOKEN[5:]}, "done": True, "done_reason": "stop"}]
+    body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    answer = AnswerBody(None, "application/x-ndjson")
+    exchange = Exchange("POST", "/api/chat", b"{}", 200, {"content-type": "application/x-ndjson"}, answer, 0, 0)
+    recorder.add(exchange, body)
+    assert [rule["then"]["chunks"] for rule in recorder.rules()] == [["key ***"]]
+
+
+def test_a_recording_that_cannot_be_made_is_said_before_any_traffic(tmp_path: Path) -> None:
+    folder = subprocess.run(
+        [*PROXY, "--upstream", "http://127.0.0.1:9", "--record", str(tmp_path)], capture_output=True, text=True
+    )
+    assert (folder.returncode, folder.stderr) == (2, f"ollama-contract: --record: {tmp_path} is a folder\n")
+    upstream = RawUpstream(lambda _: http_answer(b'{"error":"tags are broken"}', "500 Internal Server Error"))
+    try:
+        refused = subprocess.run(
+            [*PROXY, "--upstream", upstream.url, "--port", "0", "--record", str(tmp_path / "recorded.yaml")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        upstream.close()
+    assert refused.returncode == 3
+    assert "ollama-contract proxy: cannot record the upstream's world for --record: " in refused.stderr
+    assert "tags are broken" in refused.stderr and not (tmp_path / "recorded.yaml").exists()

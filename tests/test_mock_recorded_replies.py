@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import ollama
+import openai
 import pytest
 import requests
 
@@ -146,3 +148,22 @@ def test_a_recorded_answer_keeps_what_each_api_says() -> None:
     assert recorded_then("/v1/chat/completions", 404, "application/json", error) == {
         "error": {"status": 404, "message": 'model "x" not found'}
     }
+
+
+def test_strict_replay_refuses_through_the_official_clients_and_none_of_them_retries() -> None:
+    with MockOllama(MockConfig(log_requests=False, strict_replies=True)) as mock:
+        with ollama.Client(host=mock.url) as native, pytest.raises(ollama.ResponseError) as refused:
+            native.chat(model="llama3.2", messages=[{"role": "user", "content": "unrecorded"}])
+        assert refused.value.status_code == 400 and "strict replay" in refused.value.error
+        with openai.OpenAI(base_url=mock.url + "/v1", api_key="ollama") as client:
+            with pytest.raises(openai.BadRequestError, match="no recorded reply matches"):
+                client.chat.completions.create(model="llama3.2", messages=[{"role": "user", "content": "unrecorded"}])
+            with pytest.raises(openai.BadRequestError, match="no recorded reply matches"):
+                client.responses.create(model="llama3.2", input="unrecorded")
+        body = {"model": "llama3.2", "max_tokens": 10, "messages": [{"role": "user", "content": "unrecorded"}]}
+        messages = requests.post(mock.url + "/v1/messages", json=body, timeout=30)
+        assert messages.status_code == 400
+        assert messages.json()["error"]["type"] == "invalid_request_error"
+        assert "no recorded reply matches" in messages.json()["error"]["message"]
+        routes = [entry["path"] for entry in mock.requests(method="POST")]
+        assert routes == ["/api/chat", "/v1/chat/completions", "/v1/responses", "/v1/messages"], "each asked once"

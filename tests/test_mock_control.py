@@ -41,6 +41,14 @@ def test_load_and_unload_through_control(http: FlaskClient) -> None:
     assert "smollm2:360m" not in model_names(left)
 
 
+def test_a_load_kept_alive_for_zero_seconds_answers_the_entry_and_is_gone(http: FlaskClient) -> None:
+    response = http.post("/_mock/load", json={"model": "smollm2:360m", "keep_alive": "0"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    entry = response.get_json()
+    assert entry["model"] == "smollm2:360m" and validator_for("ollama", "RunningModel").problems(entry) == []
+    assert "smollm2:360m" not in model_names(http.get("/api/ps").get_json())
+
+
 def test_load_of_unknown_model_is_404(http: FlaskClient) -> None:
     response = http.post("/_mock/load", json={"model": "llama9"})
     assert response.status_code == 404 and response.get_json() == {"error": "model 'llama9' not found"}

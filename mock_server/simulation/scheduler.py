@@ -213,9 +213,9 @@ class Scheduler:
         watch = Stopwatch(self.clock, self.pace, simulated_only=True)
         lease = self.acquire(model, read_options(model.parameters, None), keep_alive, watch)
         self.release(lease)
-        shown = self.runner_of(model)
-        assert shown is not None  # just loaded; nothing else ran in between that could evict it
-        return shown
+        # As it stands once the load is done: expiring now when the keep-alive is 0 (and so unloaded already).
+        with self._changed:
+            return lease.runner.shown(self.clock.instant(), self.unload_delay)
 
     # -- inside ------------------------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ bench: $(STAMP) ## figures: the mock against Prism with wrk (installs wrk and Pr
 
 fuzz: $(STAMP) ## long Schemathesis runs: both documents, the contract suite, and the README's raw commands as written
 	OLLAMA_FUZZ_EXAMPLES=2000 OLLAMA_RAW_EXAMPLES=readme $(BIN)/python -m pytest $(XDIST) tests/test_fuzz_mock.py \
-		tests/test_contract_suite.py tests/test_schemathesis_config.py tests/test_docs_snippets.py --contract-max-examples 1000 $(ARGS)
+		tests/test_contract_suite.py tests/test_docs_snippets.py --contract-max-examples 1000 $(ARGS)
 
 heavy: $(STAMP) ## the long variants left out of `make test` (another signal, another environment)
 	$(BIN)/python -m pytest -m heavy $(ARGS)

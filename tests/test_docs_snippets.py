@@ -102,6 +102,11 @@ def test_a_shell_block_runs(snippet: str, ollama_mock: MockOllama, tmp_path: Pat
     port = _free_port() if starts_a_server else ollama_mock.port
     result = _run(_script(snippet, port), tmp_path)
     assert result.returncode == 0, f"{snippet}\n---\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    raw_runs = len(re.findall(r"^schemathesis .*run ", snippet, re.MULTILINE))
+    loaded = re.findall(r"^ *Configuration: +(\S+)$", result.stdout, re.MULTILINE)
+    assert len(loaded) == raw_runs and all(path.endswith("schemathesis.toml") for path in loaded), (
+        f"every raw Schemathesis run reads the kit's schemathesis.toml: {loaded}"
+    )
 
 
 def _is_workflow(data: Any) -> bool:

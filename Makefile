@@ -22,15 +22,21 @@ $(STAMP): pyproject.toml
 mock: $(SERVE_STAMP) ## serve the mock on 127.0.0.1:11434 (pass options with ARGS="--port 11500")
 	$(BIN)/ollama-mock $(ARGS)
 
-# One worker per core; tests that must share one process (the verify self-test's score) form a group.
+# Two workers a core (tests/conftest.py); tests that must share one process (the verify self-test's score)
+# form a group.
 XDIST := -n auto --dist loadgroup
+# The suite starts hundreds of Python subprocesses: write the kit's bytecode first, so that none of them
+# compiles the kit again where PYTHONDONTWRITEBYTECODE is set (as in many CI images).
+BYTECODE := $(BIN)/python -m compileall -q openapi mock_server contract_tests client commandline
 
 # The kit's own tests check the in-process mock unless ARGS says otherwise (--ollama-url): a shell's
 # OLLAMA_HOST (often 0.0.0.0, set for `ollama serve`) is not a request to check that server.
 test: $(STAMP) ## the whole test suite, lint and type checks included
+	$(BYTECODE) >/dev/null
 	env -u OLLAMA_HOST -u OLLAMA_URL $(BIN)/python -m pytest $(XDIST) $(ARGS)
 
 check: $(STAMP) lint ## the fast inner loop: ruff, mypy and the tests not marked slow (well under a minute)
+	$(BYTECODE) >/dev/null
 	env -u OLLAMA_HOST -u OLLAMA_URL $(BIN)/python -m pytest $(XDIST) -q -m 'not slow and not clients and not heavy' $(ARGS)
 
 lint: $(STAMP) typecheck
@@ -46,6 +52,7 @@ typecheck: $(STAMP)
 		-p ollama_contract_kit.mock_server -p ollama_contract_kit.contract_tests
 
 bench: $(STAMP) ## figures: the mock against Prism with wrk (installs wrk and Prism when it can)
+	$(BYTECODE) >/dev/null
 	$(BIN)/python bench/run.py $(ARGS)
 
 fuzz: $(STAMP) ## long Schemathesis runs: both documents, the contract suite, and the README's raw commands as written

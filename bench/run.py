@@ -8,8 +8,6 @@ Only loopback addresses are used; every load run is bounded in time.
 from __future__ import annotations
 
 import argparse
-import compileall
-import importlib.util
 import json
 import os
 import re
@@ -48,15 +46,6 @@ class Figures:
     p99_ms: float
     peak_rss_mb: float
     body_bytes: int
-
-
-def compile_kit() -> None:
-    """Write the kit's bytecode caches first, so start-up is measured as an installed kit starts
-    (an editable install under PYTHONDONTWRITEBYTECODE would otherwise compile every module each start)."""
-    for package in ("openapi", "mock_server", "contract_tests", "client", "commandline"):
-        found = importlib.util.find_spec(f"ollama_contract_kit.{package}")
-        for location in found.submodule_search_locations or () if found else ():
-            compileall.compile_dir(location, quiet=1)
 
 
 def free_port() -> int:
@@ -232,7 +221,6 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     arguments = parser.parse_args()
     prism_available = ensure_tools()
-    compile_kit()
     results: list[Figures] = []
     with tempfile.TemporaryDirectory() as folder:
         one = world(1, Path(folder) / "one.json")

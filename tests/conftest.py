@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,12 @@ REAL_PS = Path(__file__).resolve().parent / "data" / "real-ps"
 REAL_OLLAMA = Path(__file__).resolve().parent / "data" / "real-ollama-0.33"
 #: Captures that are hand-written documentation, not bodies a server sent (see PROVENANCE.md).
 HAND_WRITTEN = {"002_ollama-openapi-yaml_gemma3-no-name.json", "003_ollama-openapi-yaml_gemma4.json"}
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two workers a core (at most 16). Half of the suite's time is spent waiting on servers and
+    subprocesses it starts, so one worker a core leaves the cores idle that long."""
+    return min(16, 2 * (os.cpu_count() or 1))
 
 
 def real_captures() -> list[Path]:

@@ -25,19 +25,19 @@ mock: $(SERVE_STAMP) ## serve the mock on 127.0.0.1:11434 (pass options with ARG
 # Two workers a core (tests/conftest.py); tests that must share one process (the verify self-test's score)
 # form a group.
 XDIST := -n auto --dist loadgroup
-# The suite starts hundreds of Python subprocesses: write the kit's bytecode first, so that none of them
-# compiles the kit again where PYTHONDONTWRITEBYTECODE is set (as in many CI images).
+# The kit's own tests check the in-process mock unless ARGS says otherwise (--ollama-url): a shell's
+# OLLAMA_HOST (often 0.0.0.0, set for `ollama serve`) is not a request to check that server. The suite
+# starts hundreds of Python processes: with PYTHONDONTWRITEBYTECODE (set in many CI images) each would
+# compile the kit, and pytest rewrite the asserts of every plugin's modules, again.
+TEST_ENV := env -u OLLAMA_HOST -u OLLAMA_URL -u PYTHONDONTWRITEBYTECODE
+# Start-up as an installed kit starts, not compiling every module.
 BYTECODE := $(BIN)/python -m compileall -q openapi mock_server contract_tests client commandline
 
-# The kit's own tests check the in-process mock unless ARGS says otherwise (--ollama-url): a shell's
-# OLLAMA_HOST (often 0.0.0.0, set for `ollama serve`) is not a request to check that server.
 test: $(STAMP) ## the whole test suite, lint and type checks included
-	$(BYTECODE) >/dev/null
-	env -u OLLAMA_HOST -u OLLAMA_URL $(BIN)/python -m pytest $(XDIST) $(ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest $(XDIST) $(ARGS)
 
 check: $(STAMP) lint ## the fast inner loop: ruff, mypy and the tests not marked slow (well under a minute)
-	$(BYTECODE) >/dev/null
-	env -u OLLAMA_HOST -u OLLAMA_URL $(BIN)/python -m pytest $(XDIST) -q -m 'not slow and not clients and not heavy' $(ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest $(XDIST) -q -m 'not slow and not clients and not heavy' $(ARGS)
 
 lint: $(STAMP) typecheck
 	$(BIN)/ruff check .
@@ -56,15 +56,15 @@ bench: $(STAMP) ## figures: the mock against Prism with wrk (installs wrk and Pr
 	$(BIN)/python bench/run.py $(ARGS)
 
 fuzz: $(STAMP) ## long Schemathesis runs: both documents, the contract suite, and the README's raw commands as written
-	OLLAMA_FUZZ_EXAMPLES=2000 OLLAMA_RAW_EXAMPLES=readme $(BIN)/python -m pytest $(XDIST) tests/test_fuzz_mock.py \
+	$(TEST_ENV) OLLAMA_FUZZ_EXAMPLES=2000 OLLAMA_RAW_EXAMPLES=readme $(BIN)/python -m pytest $(XDIST) tests/test_fuzz_mock.py \
 		tests/test_contract_suite.py tests/test_docs_snippets.py --contract-max-examples 1000 $(ARGS)
 
 heavy: $(STAMP) ## the long variants left out of `make test` (another signal, another environment)
-	$(BIN)/python -m pytest -m heavy $(ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -m heavy $(ARGS)
 
 clients: $(STAMP) ## real client libraries (ollama-js, from npm) against the mock
 	npm install --silent --no-audit --no-fund --prefix tests/clients
-	$(BIN)/python -m pytest -m clients $(ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -m clients $(ARGS)
 
 clean:
 	rm -rf tests/clients/node_modules tests/clients/package-lock.json $(VENV) .typecheck build dist *.egg-info .hypothesis

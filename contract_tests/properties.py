@@ -7,10 +7,12 @@ mock alone (a live server is never asked to generate text).
 from __future__ import annotations
 
 import unittest
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import schemathesis
+from hypothesis import settings
 from hypothesis.reporting import with_reporter
 from schemathesis.core.failures import FailureGroup, as_reported_failure
 from schemathesis.generation.feedback import FeedbackSources
@@ -25,6 +27,7 @@ from .fuzz_config import PHASES, checks_for
 from .profile import contract_settings
 
 Operation = schemathesis.APIOperation[Any, Any, Any, Any]
+Case = schemathesis.Case[Any]
 
 #: The read-only operations, the only ones a live server gets (no per-operation settings: see checks_for).
 READ_ONLY_OPERATIONS = schemathesis.openapi.from_path(
@@ -38,31 +41,35 @@ GENERATING_OPERATIONS = schemathesis.openapi.from_path(
 
 
 def run_property_test(operation: Operation, run: ContractRun) -> None:
-    """Send the operation's examples, coverage cases and generated cases; fail on the first broken rule.
-
-    The Hypothesis test is the one `@schema.parametrize()` builds (same phases, same checks), run
-    here without pytest; Hypothesis's own report is kept out of the caller's output.
-    """
+    """Send the operation's examples, coverage cases and generated cases; fail on the first broken rule."""
     target = run.target
 
-    def test(case: schemathesis.Case[Any]) -> None:
+    def test(case: Case) -> None:
         target.call_and_validate(case)
 
+    try:
+        run_operation_cases(operation, test, contract_settings(target.max_examples, database=not target.live))
+    except unittest.SkipTest as reason:
+        raise CheckSkipped(str(reason)) from None
+
+
+def run_operation_cases(operation: Operation, test: Callable[[Case], None], explicit_settings: settings) -> None:
+    """Run `test` on the cases `@schema.parametrize()` would give it for `operation` (same phases, same
+    checks), built only now and run without pytest; a failure is raised as Schemathesis reports it, and
+    Hypothesis's own report is kept out of the caller's output."""
     hypothesis_test = build_operation_test(
         config=operation.schema.config,
         operation=operation,
         test_func=test,
         given_kwargs={},
         feedback=FeedbackSources(),
-        explicit_settings=contract_settings(target.max_examples, database=not target.live),
+        explicit_settings=explicit_settings,
     )
     try:
         with with_reporter(_quiet):
             hypothesis_test()
     except FailureGroup as failures:
         raise as_reported_failure(failures) from None
-    except unittest.SkipTest as reason:
-        raise CheckSkipped(str(reason)) from None
 
 
 def _quiet(_: Any) -> None:
@@ -91,7 +98,8 @@ def generate_and_chat_conform(operation: Operation, run: ContractRun) -> None:
     run_property_test(operation, run)
 
 
-def _operations(schema: Any) -> list[Operation]:
+def operations_of(schema: Any) -> list[Operation]:
+    """Every operation of a loaded schema (after its filters)."""
     return [result.ok() for result in schema.get_all_operations()]
 
 
@@ -100,10 +108,10 @@ def property_checks() -> list[Check]:
     return [
         *(
             Check.of(partial(read_only_operation_conforms, operation), operation.label)
-            for operation in _operations(READ_ONLY_OPERATIONS)
+            for operation in operations_of(READ_ONLY_OPERATIONS)
         ),
         *(
             Check.of(partial(generate_and_chat_conform, operation), operation.label)
-            for operation in _operations(GENERATING_OPERATIONS)
+            for operation in operations_of(GENERATING_OPERATIONS)
         ),
     ]

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 
 from ollama_contract_kit.contract_tests import checks  # noqa: F401  (the kit's checks join the built-in ones)
 from ollama_contract_kit.contract_tests.fuzz_config import SCHEMATHESIS_CONFIG
+from ollama_contract_kit.contract_tests.properties import Case, Operation, operations_of, run_operation_cases
 from ollama_contract_kit.mock_server import MockOllama
 from ollama_contract_kit.openapi import spec_path
 
@@ -47,23 +48,39 @@ def served() -> Iterator[MockOllama]:
         yield mock
 
 
-@ollama_api.parametrize()
-@FUZZ
-def test_ollama_api_on_a_socket_conforms(case: Any, served: MockOllama) -> None:
+def _by_label(schema: Any) -> dict[str, Operation]:
+    """The schema's operations by label: collected cheaply, their cases built only when a test runs
+    (each xdist worker collects every test; `@schema.parametrize()` would build every case in each)."""
+    return {operation.label: operation for operation in operations_of(schema)}
+
+
+def _conforms(served: MockOllama) -> Callable[[Case], None]:
+    def test(case: Case) -> None:
+        case.call_and_validate(base_url=served.url, timeout=10)
+
+    return test
+
+
+OLLAMA_OPERATIONS, OPENAI_OPERATIONS, CONTROL_OPERATIONS = map(_by_label, (ollama_api, openai_api, control_api))
+
+
+@pytest.mark.parametrize("label", OLLAMA_OPERATIONS)
+def test_ollama_api_on_a_socket_conforms(label: str, served: MockOllama) -> None:
     # 5xx only where Ollama answers them (fuzz_config): Schemathesis's not_a_server_error judges that.
-    case.call_and_validate(base_url=served.url, timeout=10)
+    run_operation_cases(OLLAMA_OPERATIONS[label], _conforms(served), FUZZ)
 
 
-@openai_api.parametrize()
-@FUZZ
-def test_openai_layer_on_a_socket_conforms(case: Any, served: MockOllama) -> None:
-    case.call_and_validate(base_url=served.url, timeout=10)
+@pytest.mark.parametrize("label", OPENAI_OPERATIONS)
+def test_openai_layer_on_a_socket_conforms(label: str, served: MockOllama) -> None:
+    run_operation_cases(OPENAI_OPERATIONS[label], _conforms(served), FUZZ)
 
 
-@control_api.parametrize()
-@FUZZ
-def test_control_api_on_a_socket_conforms(case: Any, served: MockOllama) -> None:
-    response = case.call_and_validate(base_url=served.url, timeout=10)
-    assert response.status_code < 500
-    if case.path in ("/_mock/faults",) and case.method == "POST":
-        served.clear_faults()  # a drop or latency fault would only slow the rest of the run
+@pytest.mark.parametrize("label", CONTROL_OPERATIONS)
+def test_control_api_on_a_socket_conforms(label: str, served: MockOllama) -> None:
+    def test(case: Case) -> None:
+        response = case.call_and_validate(base_url=served.url, timeout=10)
+        assert response.status_code < 500
+        if case.path in ("/_mock/faults",) and case.method == "POST":
+            served.clear_faults()  # a drop or latency fault would only slow the rest of the run
+
+    run_operation_cases(CONTROL_OPERATIONS[label], test, FUZZ)

@@ -7,7 +7,6 @@ import json
 import re
 from typing import Any
 
-import anthropic
 import pytest
 import requests
 
@@ -195,6 +194,8 @@ def test_a_full_queue_is_overloaded(ollama_mock: MockOllama) -> None:
 
 
 def test_the_anthropic_client_talks_to_the_mock(ollama_mock: MockOllama) -> None:
+    import anthropic  # here: importing it takes a second, and only this test needs it
+
     with anthropic.Anthropic(base_url=ollama_mock.url, api_key="ollama", max_retries=0) as client:
         message = client.messages.create(
             model="qwen3:8b",

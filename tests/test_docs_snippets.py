@@ -6,7 +6,8 @@
 - Shell blocks run with bash, stopping at the first failing command, against the session mock, or
   against the mock a block starts itself in the background (`ollama-mock ... &`, on a free port).
   `make` and `pip install` lines are left out: CI runs `make test` itself, and the kit is installed.
-  Raw Schemathesis runs with 5 examples per operation, or as written with OLLAMA_RAW_EXAMPLES=readme
+  Raw Schemathesis runs its example and fuzzing phases with 5 examples per operation (the coverage
+  phase's cases are sent by test_fuzz_mock.py already), or as written with OLLAMA_RAW_EXAMPLES=readme
   (`make fuzz`).
 - YAML blocks parse; a GitHub workflow has a trigger and its `run` steps run as one script (the
   `pytest` step is the user's own suite); any other block is a world, validated as the mock would.
@@ -79,7 +80,9 @@ def _script(text: str, port: int) -> str:
     kept = [line for line in lines if not line.strip().startswith(_LEFT_OUT)]
     script = "\n".join(kept).replace("11434", str(port))
     if EXAMPLES != "readme":
-        script = re.sub(r"(schemathesis .*run .*)$", rf"\1 -n {EXAMPLES}", script, flags=re.MULTILINE)
+        script = re.sub(
+            r"(schemathesis .*run .*)$", rf"\1 -n {EXAMPLES} --phases examples,fuzzing", script, flags=re.MULTILINE
+        )
     # Background servers end with the script; bash stops at the first command that fails.
     return "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + script + "\n"
 

@@ -17,12 +17,16 @@ from ollama_contract_kit.contract_tests import checks  # noqa: F401  (the kit's 
 from ollama_contract_kit.contract_tests.fuzz_config import SCHEMATHESIS_CONFIG
 from ollama_contract_kit.contract_tests.properties import Case, Operation, operations_of, run_operation_cases
 from ollama_contract_kit.mock_server import MockOllama
+from ollama_contract_kit.mock_server.simulation.pacing import Pace
 from ollama_contract_kit.openapi import spec_path
 
 pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
 
 EXAMPLES = int(os.environ.get("OLLAMA_FUZZ_EXAMPLES", "30"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+#: The mock's own control API gets a third of the generated cases: a random world takes long to draw, and
+#: the coverage phase already sends over a thousand deterministic variants of one to `PUT /_mock/world`.
+CONTROL_FUZZ = settings(FUZZ, max_examples=max(1, EXAMPLES // 3))
 _UNEXPECTED = {"phases": {"coverage": {"unexpected-methods": ["PUT", "POST", "PATCH", "DELETE", "TRACE"]}}}
 
 #: The configuration `schemathesis.toml` ships (plus TRACE: the mock answers it like Ollama).
@@ -44,8 +48,8 @@ control_api = schemathesis.openapi.from_path(
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[MockOllama]:
-    with MockOllama(log_requests=False) as mock:
-        yield mock
+    with MockOllama(log_requests=False, pace=Pace(tokens_per_second=0, load_bytes_per_second=0)) as mock:
+        yield mock  # instant loads and tokens: the answers' form is judged here, not the pace
 
 
 def _by_label(schema: Any) -> dict[str, Operation]:
@@ -83,4 +87,4 @@ def test_control_api_on_a_socket_conforms(label: str, served: MockOllama) -> Non
         if case.path in ("/_mock/faults",) and case.method == "POST":
             served.clear_faults()  # a drop or latency fault would only slow the rest of the run
 
-    run_operation_cases(CONTROL_OPERATIONS[label], test, FUZZ)
+    run_operation_cases(CONTROL_OPERATIONS[label], test, CONTROL_FUZZ)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .server import MockOllama, MockServerError
     from .serving.faults import Fault, FaultError, FaultKind
     from .simulation.clock import Clock
+    from .simulation.pacing import Pace
     from .world.fixtures import FixtureError, WorldDocument, read_fixture_file
     from .world.world import World
 
@@ -27,6 +28,7 @@ _WHERE = {
     "MockConfig": "config",
     "MockOllama": "server",
     "MockServerError": "server",
+    "Pace": "simulation.pacing",
     "World": "world.world",
     "WorldDocument": "world.fixtures",
     "create_app": "app",
@@ -41,6 +43,7 @@ __all__ = [
     "MockConfig",
     "MockOllama",
     "MockServerError",
+    "Pace",
     "World",
     "WorldDocument",
     "create_app",

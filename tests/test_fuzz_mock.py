@@ -16,8 +16,7 @@ from hypothesis import HealthCheck, settings
 from ollama_contract_kit.contract_tests import checks  # noqa: F401  (the kit's checks join the built-in ones)
 from ollama_contract_kit.contract_tests.fuzz_config import SCHEMATHESIS_CONFIG
 from ollama_contract_kit.contract_tests.properties import Case, Operation, operations_of, run_operation_cases
-from ollama_contract_kit.mock_server import MockOllama
-from ollama_contract_kit.mock_server.simulation.pacing import Pace
+from ollama_contract_kit.mock_server import MockOllama, Pace
 from ollama_contract_kit.openapi import spec_path
 
 pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves them out
@@ -48,7 +47,7 @@ control_api = schemathesis.openapi.from_path(
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[MockOllama]:
-    with MockOllama(log_requests=False, pace=Pace(tokens_per_second=0, load_bytes_per_second=0)) as mock:
+    with MockOllama(log_requests=False, pace=Pace.instant()) as mock:
         yield mock  # instant loads and tokens: the answers' form is judged here, not the pace
 
 

@@ -31,7 +31,7 @@ def test_tokens_faster_than_a_sleep_are_slept_in_millisecond_steps() -> None:
 
 def test_as_fast_as_possible_never_sleeps_yet_reports_durations() -> None:
     clock = RecordingClock()
-    pace = Pace(tokens_per_second=0, load_bytes_per_second=0)
+    pace = Pace.instant()
     watch = Stopwatch(clock, pace)
     watch.pause(pace.prompt_seconds(10))
     for _ in range(10_000):

@@ -12,7 +12,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ollama_contract_kit.mock_server import MockOllama
+from ollama_contract_kit.mock_server import MockOllama, Pace
 from ollama_contract_kit.openapi import load_document
 
 from .schema_data import inline_schema
@@ -117,7 +117,7 @@ def _answer(mock: MockOllama, method: str, path: str, body: bytes) -> tuple[int,
 
 @pytest.fixture(scope="module")
 def mock() -> Any:
-    with MockOllama(log_requests=False) as server:
+    with MockOllama(log_requests=False, pace=Pace.instant()) as server:  # answers judged, not their pace
         yield server
 
 

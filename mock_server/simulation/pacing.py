@@ -34,6 +34,11 @@ class Pace:
     #: Seconds to hand over a runner that is loaded already.
     warm_seconds: float = 0.001
 
+    @classmethod
+    def instant(cls) -> Pace:
+        """No waiting: loads and tokens take no time (answers still report durations, never zero)."""
+        return cls(tokens_per_second=0, load_bytes_per_second=0)
+
     def load_seconds(self, size: int) -> float:
         """How long loading a runner of `size` bytes takes (start-up, then the bytes at the load speed)."""
         if self.load_bytes_per_second <= 0:

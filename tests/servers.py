@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ollama_contract_kit.mock_server import MockOllama
+from ollama_contract_kit.mock_server import MockOllama, Pace
 from ollama_contract_kit.openapi.releases import profiles
 
 Headers = list[tuple[str, str]]
@@ -58,7 +58,8 @@ class Server:
     expect: str = ""
 
     def start(self) -> MockOllama:
-        mock = MockOllama(log_requests=False, **self.settings)
+        # Instant loads and tokens unless the server says otherwise: what is judged is the answers' form.
+        mock = MockOllama(log_requests=False, **{"pace": Pace.instant(), **self.settings})
         if self.world is not None:
             mock.use_world(self.world)
         mock.app.wsgi_app = Breaker(mock.app.wsgi_app, self.on_response, self.on_request)  # type: ignore[method-assign]

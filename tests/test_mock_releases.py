@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
-from ollama_contract_kit.mock_server import MockConfig, create_app
+from ollama_contract_kit.mock_server import MockConfig, Pace, create_app
+from ollama_contract_kit.mock_server.world.fixtures import build_world_document
 from ollama_contract_kit.openapi.releases import CHANGES, NEWEST, parse_version, profiles
 
 from .conftest import REPO
@@ -26,16 +28,26 @@ def release(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+#: One app a release, kept for the module: each test starts it again from its initial world.
+_APPS: dict[str, Flask] = {}
+
+
+def _app_speaking_as(release: str) -> Flask:
+    """The default world with nothing running, where three models may stay loaded (as
+    OLLAMA_MAX_LOADED_MODELS=3 allowed before 0.1.49 made it the default)."""
+    world = create_app(MockConfig(ollama_version=release)).test_client().get("/_mock/world").get_json()
+    world["machine"]["environment"] = {"OLLAMA_MAX_LOADED_MODELS": 3}
+    document = build_world_document({**world, "running": []}, "test world")
+    return create_app(MockConfig(ollama_version=release, world=document, log_requests=False))
+
+
 @pytest.fixture
 def client(release: str) -> Iterator[FlaskClient]:
-    app = create_app(MockConfig(ollama_version=release, log_requests=False))
+    app = _APPS.get(release) or _APPS.setdefault(release, _app_speaking_as(release))
     state = app.extensions["ollama_mock"]
+    state.reset()
     state.clock.freeze()
     with app.test_client() as client:
-        world = client.get("/_mock/world").get_json()
-        # Three models may stay loaded, as OLLAMA_MAX_LOADED_MODELS=3 allowed before 0.1.49 made it the default.
-        world["machine"]["environment"] = {"OLLAMA_MAX_LOADED_MODELS": 3}
-        client.put("/_mock/world", json={**world, "running": []})
         yield client
 
 
@@ -203,7 +215,7 @@ def test_the_releases_page_lists_every_change_as_the_table_says() -> None:
 
 
 def test_the_scheduler_defaults_are_the_release_s(release: str) -> None:
-    app = create_app(MockConfig(ollama_version=release, log_requests=False))
+    app = create_app(MockConfig(ollama_version=release, log_requests=False, pace=Pace.instant()))
     with app.test_client() as client:
         world = client.get("/_mock/world").get_json()
         world["machine"] = {"gpus": [{"memory": "24 GiB"}]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -13,6 +14,10 @@ import pytest
 from .conftest import REPO
 
 COMMANDS = ("ollama-mock", "ollama-contract", "ollama-ps")
+LOCAL_ONLY = shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "__pycache__", "node_modules", "reports")
+
+# One worker builds the wheel once for all of this module's tests.
+pytestmark = pytest.mark.xdist_group("wheel")
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +25,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv with the kit's wheel installed; its dependencies are this environment's, seen through
     a path file (the kit itself is not: this environment has it as an editable install, which a path file skips)."""
     root = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
+    source = root / "source"  # a copy: setuptools writes build/ and *.egg-info beside the sources it builds
+    shutil.copytree(REPO, source, ignore=LOCAL_ONLY)
+    built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(root / "dist"),
-         str(REPO)],
-        check=True, capture_output=True, timeout=300,
+         str(source)],
+        capture_output=True, text=True, timeout=300,
     )  # fmt: skip
+    assert built.returncode == 0, built.stderr
     wheel = next((root / "dist").glob("ollama_contract_kit-*.whl"))
     environment = root / "venv"
     venv.create(environment)

@@ -6,9 +6,9 @@
 - Shell blocks run with bash, stopping at the first failing command, against the session mock, or
   against the mock a block starts itself in the background (`ollama-mock ... &`, on a free port).
   `make` and `pip install` lines are left out: CI runs `make test` itself, and the kit is installed.
-  Raw Schemathesis runs its example and fuzzing phases with 5 examples per operation (the coverage
-  phase's cases are sent by test_fuzz_mock.py already), or as written with OLLAMA_RAW_EXAMPLES=readme
-  (`make fuzz`).
+  Raw Schemathesis runs its examples phase (what proves the command, its configuration and the mock's
+  answers to the contract's examples; test_fuzz_mock.py sends the other phases' cases under the same
+  configuration), or as written with OLLAMA_RAW_EXAMPLES=readme (`make fuzz`).
 - YAML blocks parse; a GitHub workflow has a trigger and its `run` steps run as one script (the
   `pytest` step is the user's own suite); any other block is a world, validated as the mock would.
 """
@@ -37,7 +37,7 @@ _FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _LEFT_OUT = ("make ", "pip ")
 #: Python blocks run elsewhere (in a project of their own): they start with these lines.
 _RUN_ELSEWHERE = ("# conftest.py", "# tests/test_ollama_contract.py")
-EXAMPLES = os.environ.get("OLLAMA_RAW_EXAMPLES", "5")
+AS_WRITTEN = os.environ.get("OLLAMA_RAW_EXAMPLES") == "readme"
 
 
 def _blocks(language: str) -> list[Any]:
@@ -79,10 +79,8 @@ def _script(text: str, port: int) -> str:
     lines = text.replace("\\\n", " ").splitlines()
     kept = [line for line in lines if not line.strip().startswith(_LEFT_OUT)]
     script = "\n".join(kept).replace("11434", str(port))
-    if EXAMPLES != "readme":
-        script = re.sub(
-            r"(schemathesis .*run .*)$", rf"\1 -n {EXAMPLES} --phases examples,fuzzing", script, flags=re.MULTILINE
-        )
+    if not AS_WRITTEN:
+        script = re.sub(r"(schemathesis .*run .*)$", r"\1 --phases examples", script, flags=re.MULTILINE)
     # Background servers end with the script; bash stops at the first command that fails.
     return "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + script + "\n"
 

@@ -23,9 +23,15 @@ pytestmark = pytest.mark.slow  # subprocesses or long runs: `make check` leaves 
 
 EXAMPLES = int(os.environ.get("OLLAMA_FUZZ_EXAMPLES", "30"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-#: The mock's own control API gets a third of the generated cases: a random world takes long to draw, and
-#: the coverage phase already sends over a thousand deterministic variants of one to `PUT /_mock/world`.
+#: The mock's own control API gets a third of the generated cases: a random world takes long to draw.
 CONTROL_FUZZ = settings(FUZZ, max_examples=max(1, EXAMPLES // 3))
+#: The coverage phase sends over a thousand deterministic variants of a world to `PUT /_mock/world` (a
+#: quarter of this module's time): `make fuzz` sends them; `make test` leaves them to the world's own tests.
+_WORLD_COVERAGE = (
+    []
+    if "OLLAMA_FUZZ_EXAMPLES" in os.environ
+    else [{"include-path": "/_mock/world", "include-method": "PUT", "phases": {"coverage": {"enabled": False}}}]
+)
 _UNEXPECTED = {"phases": {"coverage": {"unexpected-methods": ["PUT", "POST", "PATCH", "DELETE", "TRACE"]}}}
 
 #: The configuration `schemathesis.toml` ships (plus TRACE: the mock answers it like Ollama).
@@ -40,7 +46,9 @@ openai_api = schemathesis.openapi.from_path(
 control_api = schemathesis.openapi.from_path(
     str(spec_path("control")),
     config=schemathesis.Config.from_dict(
-        _UNEXPECTED | {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "404"]}}}
+        _UNEXPECTED
+        | {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "404"]}}}
+        | {"operations": _WORLD_COVERAGE}
     ),
 )
 

@@ -204,13 +204,15 @@ def _span(url: str) -> tuple[GoTime, GoTime]:
 
 
 def test_requests_waiting_for_a_load_see_the_same_load() -> None:
-    with in_thread(world(tiny()), pace=Pace(load_bytes_per_second=20e6)) as mock:
+    pace = Pace(load_bytes_per_second=10e6)
+    with in_thread(world(tiny()), pace=pace) as mock:
         started = time.monotonic()
         results = together(lambda: generate(mock.url, model="tiny", prompt="hi"), 3)
         elapsed = time.monotonic() - started
         assert list(running(mock.url)) == ["tiny:latest"]
-    load = Pace(load_bytes_per_second=20e6).load_seconds(TINY_SIZES[4096])
-    assert elapsed < 1.7 * load, "one load for all three, not one each"
+    load = pace.load_seconds(TINY_SIZES[4096])
+    # One load each, one after another, would take three loads; a busy machine adds well under one.
+    assert elapsed < 2 * load, "one load for all three, not one each"
     assert all(result["load_duration"] >= 0.5 * load * 1e9 for result in results), "each waited for it"
 
 

@@ -1,7 +1,7 @@
 """The Schemathesis configuration the kit ships is one truth: the checkout's file is the shipped one.
 
 The raw `schemathesis run` commands docs/verify.md gives run against the mock in
-tests/test_docs_snippets.py (5 examples per operation; as written with OLLAMA_RAW_EXAMPLES=readme).
+tests/test_docs_snippets.py (their examples phase; as written with OLLAMA_RAW_EXAMPLES=readme).
 """
 
 from __future__ import annotations

@@ -22,9 +22,10 @@ $(STAMP): pyproject.toml
 mock: $(SERVE_STAMP) ## serve the mock on 127.0.0.1:11434 (pass options with ARGS="--port 11500")
 	$(BIN)/ollama-mock $(ARGS)
 
-# Two workers a core (tests/conftest.py); tests that must share one process (the verify self-test's score)
-# form a group.
-XDIST := -n auto --dist loadgroup
+# Two workers a core (tests/conftest.py), each taking whole modules: a module's servers and fixtures start
+# once (not once in each worker: a sixth of the suite's time), and tests that must share one process (the
+# verify self-test's score) do.
+XDIST := -n auto --dist loadscope
 # The kit's own tests check the in-process mock unless ARGS says otherwise (--ollama-url): a shell's
 # OLLAMA_HOST (often 0.0.0.0, set for `ollama serve`) is not a request to check that server. The suite
 # starts hundreds of Python processes: with PYTHONDONTWRITEBYTECODE (set in many CI images) each would

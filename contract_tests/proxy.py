@@ -35,6 +35,8 @@ from .upstream import CONNECT_TIMEOUT
 if TYPE_CHECKING:
     from .recording import Recorder
 
+#: The signals that stop the proxy (the summary and the reports follow).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: Seconds in-flight exchanges get to finish after SIGINT/SIGTERM before their connections are closed.
 STOP_SECONDS = 2.0
 _SHOWN_PER_RESULT = 10
@@ -135,6 +137,11 @@ def serve_proxy(
         loop.run_until_complete(_serve(settings, sock, judge, recorder))
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
+        for number in _STOP_SIGNALS:
+            # The loop puts back the default action (death, for SIGTERM) when its handler goes: ignore at
+            # once, so a further signal cannot cut the summary and the reports short.
+            loop.remove_signal_handler(number)
+            signal.signal(number, signal.SIG_IGN)
         loop.close()
 
 
@@ -150,7 +157,7 @@ async def _serve(settings: ProxySettings, sock: socket.socket, judge: TrafficJud
     site = web.SockSite(runner, sock, shutdown_timeout=STOP_SECONDS)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for number in (signal.SIGINT, signal.SIGTERM):
+    for number in _STOP_SIGNALS:
         loop.add_signal_handler(number, stopped.set)
     try:
         await site.start()
@@ -161,11 +168,15 @@ async def _serve(settings: ProxySettings, sock: socket.socket, judge: TrafficJud
         )
         await stopped.wait()
     finally:
-        for number in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(number)
+        for number in _STOP_SIGNALS:  # stopping already: a second signal changes nothing
+            loop.add_signal_handler(number, _stopping_already)
         with contextlib.suppress(Exception):
             await runner.cleanup()
         await forwarder.close()
+
+
+def _stopping_already() -> None:
+    """A signal that arrives while the proxy stops: the stop goes on as it was."""
 
 
 def verification_of(settings: ProxySettings, judge: TrafficJudge, version: str | None, seconds: float) -> Verification:

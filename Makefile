@@ -8,17 +8,19 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: mock test check lint typecheck bench fuzz clients heavy clean
 
-# A current pip installs the kit's fifty packages in a third of the time the venv's own pip takes; serving
-# skips compiling them all (each module is compiled when first imported instead).
-$(SERVE_STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+# The virtualenv, with a current pip: it installs the kit's fifty packages in a third of the time the pip
+# bundled with venv takes. Python's own pip puts it there; without one, the bundled pip upgrades itself.
+$(BIN)/python:
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet --upgrade pip 2>/dev/null || \
+		{ $(BIN)/python -m ensurepip --default-pip && $(BIN)/python -m pip install --quiet --upgrade pip; }
+
+# Serving skips compiling every installed module (each is compiled when first imported instead).
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-compile -e .
 	touch $(SERVE_STAMP)
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP) $(SERVE_STAMP)
 

@@ -175,18 +175,28 @@ def _validated(endpoint: Endpoint) -> tuple[dict[str, Any], InstalledModel, bool
     return data, model, think, images
 
 
-def ask_for(model: InstalledModel, name: str, text: str, think: Any, images: int, **wanted: Any) -> Ask:
-    """The Ask of a request: thinking models think unless told not to, as Ollama's defaults (and as the
-    release the mock speaks for: nothing thinks before thinking existed)."""
+def ask_for(
+    model: InstalledModel, name: str, conversation: Conversation, think: Any, images: int, **wanted: Any
+) -> Ask:
+    """The Ask of the request being served, what its conversation says and what it `wanted` (format, tools):
+    thinking models think unless told not to, as Ollama's defaults (and as the release the mock speaks for:
+    nothing thinks before thinking existed). Its route, headers and fingerprint are the request's own."""
     release = state().world.release
     thinks = (model.can("thinking") if think is None else bool(think)) and has(release, "thinking")
     return Ask(
         model=name,
-        text=text,
+        text=conversation.last_text,
         think=thinks,
         images=images,
         sees_images=model.can("vision"),
         call_ids=has(release, "tool_call_ids"),
+        after_tool=conversation.after_tool,
+        user_text=conversation.user_text,
+        texts=conversation.texts,
+        called=conversation.called,
+        route=request.path,
+        headers=_request_headers(),
+        fingerprint=request_fingerprint(request.path, request.get_data()),
         **wanted,
     )
 
@@ -240,14 +250,14 @@ def _conversation(endpoint: Endpoint, data: dict[str, Any]) -> Conversation:
     )
 
 
-def request_headers() -> dict[str, str]:
+def _request_headers() -> dict[str, str]:
     """The request's headers, names in lower case (what scripted rules match on)."""
     return {name.lower(): value for name, value in request.headers.items()}
 
 
 def scripted_failure(model: str, text: str) -> None:
     """Refused when a scripted rule naming this (embedding) route answers an error; other rules are left."""
-    ask = Ask(model=model, text=text, user_text=text, route=request.path, headers=request_headers())
+    ask = Ask(model=model, text=text, user_text=text, route=request.path, headers=_request_headers())
     rule = state().replies.take(ask, named_route_only=True)
     if rule is not None and rule.then.error is not None:
         raise Refused(*rule.then.error)
@@ -320,16 +330,9 @@ def _answer(
         raise Refused(*endpoint.no_vision)
     conversation = _conversation(endpoint, data)
     ask = ask_for(
-        model, str(data["model"]), conversation.last_text, think, images,
+        model, str(data["model"]), conversation, think, images,
         format=wanted_format,
         tools=tuple(tool for tool in data.get("tools") or () if isinstance(tool, dict)) if endpoint is CHAT else (),
-        after_tool=conversation.after_tool,
-        user_text=conversation.user_text,
-        texts=conversation.texts,
-        called=conversation.called,
-        route=request.path,
-        headers=request_headers(),
-        fingerprint=request_fingerprint(request.path, request.get_data()),
     )  # fmt: skip
     chat_messages = len(_messages(data)) if endpoint is CHAT else 0
     prompt_tokens = fitted_prompt(

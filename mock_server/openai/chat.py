@@ -12,10 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import request
-
 from ..answers.conversation import read_conversation
-from ..answers.fingerprint import request_fingerprint
 from ..answers.transcript import count_prompt_tokens, transcribe
 from ..native.chunks import chat_chunks, merge_chunks
 from ..native.common import Refused, installed_model
@@ -26,7 +23,6 @@ from ..native.inference import (
     check_capabilities,
     fitted_prompt,
     format_value,
-    request_headers,
     schedule,
     scripted_or_default,
 )
@@ -109,21 +105,8 @@ def _generated(chat: ChatRequest, model: Any, think: Any, generation: Generation
         for message in chat.messages
     )
     ask = ask_for(
-        model,
-        chat.model,
-        conversation.last_text,
-        think,
-        chat.images,
-        format=wanted_format,
-        tools=chat.tools,
-        after_tool=conversation.after_tool,
-        user_text=conversation.user_text,
-        texts=conversation.texts,
-        called=conversation.called,
-        route=request.path,
-        headers=request_headers(),
-        fingerprint=request_fingerprint(request.path, request.get_data()),
-    )
+        model, chat.model, conversation, think, chat.images, format=wanted_format, tools=chat.tools
+    )  # fmt: skip
     prompt_tokens = fitted_prompt(count_prompt_tokens(conversation.texts, len(chat.messages)), generation, shift=True)
     predict = generation.options.predict
     reply = scripted_or_default(ask)  # the one place a /v1 request translated onto chat gets its reply

@@ -9,14 +9,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from ollama_contract_kit.openapi.names import parse_model_name
 from ollama_contract_kit.openapi.releases import has
 
 from ..answers.compose import Ask, Reply
 from ..answers.conversation import read_conversation
-from ..answers.fingerprint import request_fingerprint
 from ..answers.transcript import Transcript, count_prompt_tokens, transcribe
 from ..native.bodies import go_kind as _go_kind
 from ..native.common import Refused, state
@@ -27,7 +26,6 @@ from ..native.inference import (
     check_capabilities,
     fitted_prompt,
     format_value,
-    request_headers,
     schedule,
     scripted_failure,
     scripted_or_default,
@@ -177,11 +175,8 @@ def _chat_ask() -> tuple[Ask, InstalledModel, dict[str, Any]]:
         for message, (text, _) in zip(messages, read, strict=True)
     )
     ask = ask_for(
-        model, name, conversation.last_text, think, sum(images for _, images in read),
-        format=_response_format(data), tools=tools, after_tool=conversation.after_tool,
-        user_text=conversation.user_text, texts=conversation.texts, called=conversation.called,
-        tool_choice=_tool_choice(data.get("tool_choice")), route=request.path, headers=request_headers(),
-        fingerprint=request_fingerprint(request.path, request.get_data()),
+        model, name, conversation, think, sum(images for _, images in read),
+        format=_response_format(data), tools=tools, tool_choice=_tool_choice(data.get("tool_choice")),
     )  # fmt: skip
     return replace(ask, call_ids=True), model, data  # the /v1 layer always gave its tool calls ids
 
@@ -351,10 +346,7 @@ def completions() -> Response:
         try:
             prompt_tokens = fitted_prompt(count_prompt_tokens([prompt]), generation, shift=True) if prompt else 0
             predict = generation.options.predict
-            asked = ask_for(
-                model, name, prompt, False, 0, user_text=prompt, texts=(prompt,), route=request.path,
-                headers=request_headers(), fingerprint=request_fingerprint(request.path, request.get_data()),
-            )  # fmt: skip
+            asked = ask_for(model, name, read_conversation([("user", prompt, None)]), False, 0)
             reply = scripted_or_default(asked) if prompt else Reply(content="")
             transcript = transcribe(
                 reply, predict.num_predict, predict.stop, structured=False, context=generation.context

@@ -16,16 +16,7 @@ from ollama_contract_kit.mock_server import MockConfig, MockOllama
 from ollama_contract_kit.mock_server.answers.replies import ReplyError
 from ollama_contract_kit.mock_server.world.fixtures import FixtureError, read_fixture_file
 
-from .worlds import tiny, world
-
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
+from .worlds import WEATHER_TOOL, tiny, world
 
 
 def _weather_script(mock: MockOllama) -> None:

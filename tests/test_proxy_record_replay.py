@@ -25,18 +25,11 @@ from ollama_contract_kit.mock_server import MockOllama, read_fixture_file
 from .conftest import REAL_OLLAMA
 from .proxied import PROXY, RawUpstream, http_answer, proxy_to
 from .served import serve_mock
+from .worlds import WEATHER_TOOL
 
 #: The upstream's credential (the proxy adds it), and the app's own (the proxy replaces it).
 UPSTREAM_TOKEN = "upstream-secret-7f3a9c"
 APP_TOKEN = "app-secret-42b8e1"
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
 
 #: The same tool as the Responses API and the Messages API declare it.
 RESPONSES_TOOL = {"type": "function", "name": "get_weather", "parameters": WEATHER_TOOL["function"]["parameters"]}

@@ -1,8 +1,18 @@
-"""Small worlds for the scheduler's tests: models with known architectures on machines of known size."""
+"""Small worlds for the tests: models with known architectures on machines of known size; a tool to offer."""
 
 from __future__ import annotations
 
 from typing import Any
+
+#: A tool as the official clients offer one (what scripted replies call).
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
 
 DETAILS = {
     "parent_model": "",

@@ -176,6 +176,26 @@ def test_json_mode_answers_the_schema_the_prompt_carries(ollama_mock: MockOllama
     Person.model_validate_json(answer["message"]["content"])
 
 
+def test_a_schema_asked_for_in_the_prompt_alone_is_answered_as_json(ollama_mock: MockOllama) -> None:
+    # Prompted structured output (instructor's MD_JSON, pydantic-ai's PromptedOutput): no format, no tools.
+    instructions = (
+        "Extract the person. Answer with JSON that matches this json_schema:\n"
+        f"{json.dumps(Person.model_json_schema(), indent=2)}\nReturn an instance of the JSON, not the schema itself."
+    )
+    with openai.OpenAI(base_url=ollama_mock.url + "/v1", api_key="ollama") as client:
+        answer = client.chat.completions.create(
+            model="llama3.2",
+            messages=[{"role": "system", "content": instructions}, {"role": "user", "content": "Alice is 30"}],
+        )
+    Person.model_validate_json(answer.choices[0].message.content or "")
+    plain = requests.post(
+        ollama_mock.url + "/api/generate",
+        json={"model": "llama3.2", "prompt": "Alice is 30", "stream": False},
+        timeout=30,
+    ).json()
+    assert plain["response"].startswith("Mock answer from llama3.2"), "no schema: the sentence, as before"
+
+
 def test_after_a_tool_result_the_one_tool_left_is_called(ollama_mock: MockOllama) -> None:
     output_tool = {
         "type": "function",

@@ -155,10 +155,13 @@ def compose(ask: Ask) -> Reply:
         return Reply(content="", thinking=thinking, tool_calls=(_call(ask, tool),))
     if isinstance(ask.format, dict):
         content = json.dumps(example_for(ask.format), ensure_ascii=False)
-    elif ask.format == "json":
-        schema = schema_in(ask.texts)
-        value = example_for(schema) if schema is not None else {"answer": sentence}
-        content = json.dumps(value, ensure_ascii=False)
     else:
-        content = sentence
+        # JSON mode, or structured output asked in the prompt alone (as a model would, it follows the schema).
+        schema = schema_in(ask.texts)
+        if schema is not None:
+            content = json.dumps(example_for(schema), ensure_ascii=False)
+        elif ask.format == "json":
+            content = json.dumps({"answer": sentence}, ensure_ascii=False)
+        else:
+            content = sentence
     return Reply(content=content, thinking=thinking)

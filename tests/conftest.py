@@ -69,5 +69,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("server") in SERVERS:
+        if callspec is not None and any(isinstance(v, str) and v in SERVERS for v in callspec.params.values()):
             item.add_marker(pytest.mark.slow)

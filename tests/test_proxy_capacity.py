@@ -14,6 +14,8 @@ import requests
 
 from .proxied import Proxied, StreamingUpstream, peak_rss_mb, proxy_to
 
+pytestmark = pytest.mark.slow  # each test starts the proxy as a process: `make check` leaves them out
+
 PULL_BODY = b'{"model":"x:latest"}'
 PULL = b"POST /api/pull HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
 PULL += b"Content-Length: %d\r\n\r\n%s" % (len(PULL_BODY), PULL_BODY)

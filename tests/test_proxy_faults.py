@@ -21,6 +21,8 @@ import pytest
 from .proxied import PROXY, RawUpstream, Reply, http_answer, proxy_to
 from .rebinding import exchange, status_of
 
+pytestmark = pytest.mark.slow  # each test starts the proxy as a process: `make check` leaves them out
+
 PS = b'{"models":[]}'
 STREAM_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n"
 LINE = b'{"model":"smollm2:360m","created_at":"2026-12-03T10:00:00Z","response":"Hi","done":false}\n'

@@ -12,6 +12,8 @@ from ollama_contract_kit.mock_server import MockOllama
 from .proxied import Proxied, RawUpstream, http_answer, proxy_to
 from .rebinding import FORMS, REQUESTS, Form, exchange, status_of
 
+pytestmark = pytest.mark.slow  # each test starts the proxy as a process: `make check` leaves them out
+
 TOKEN = "s3cr3t-token"
 
 

@@ -27,6 +27,8 @@ from .proxied import PROXY, RawUpstream, http_answer, proxy_to
 from .served import serve_mock
 from .worlds import WEATHER_TOOL
 
+pytestmark = pytest.mark.slow  # each test starts the proxy as a process: `make check` leaves them out
+
 #: The upstream's credential (the proxy adds it), and the app's own (the proxy replaces it).
 UPSTREAM_TOKEN = "upstream-secret-7f3a9c"
 APP_TOKEN = "app-secret-42b8e1"

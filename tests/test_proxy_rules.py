@@ -17,6 +17,8 @@ from ollama_contract_kit.mock_server import MockOllama
 
 from .proxied import PROXY, RawUpstream, http_answer, proxy_to
 
+pytestmark = pytest.mark.slow  # each test starts the proxy as a process: `make check` leaves them out
+
 EMPTY_403 = b"HTTP/1.1 403 Forbidden\r\nDate: Thu, 03 Dec 2026 10:00:00 GMT\r\nContent-Length: 0\r\n\r\n"
 ROUTER_404 = http_answer(b"404 page not found", "404 Not Found", "text/plain")
 RUNNING = {

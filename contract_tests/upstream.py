@@ -18,6 +18,8 @@ CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 600.0
 HEAD_LIMIT = 1024 * 1024
 _PIECE = 256 * 1024
 _IDLE_KEPT = 256
+#: Where a chunked body's decoder stands when it is not reading a chunk's data: a size line comes next, or trailers.
+_SIZE_LINE, _TRAILERS = -1, -2
 
 
 class UpstreamError(Exception):
@@ -55,13 +57,6 @@ class _Connection:
         finally:
             timer.cancel()
 
-    async def readline(self) -> bytes:
-        timer = asyncio.get_running_loop().call_later(READ_TIMEOUT, self.writer.transport.abort)
-        try:
-            return await self.reader.readline()
-        finally:
-            timer.cancel()
-
 
 class Answer:
     """An answer's head as sent, and its body as pieces (`pieces()`, once)."""
@@ -95,6 +90,7 @@ class Answer:
             else:
                 self.bad_length = f"Content-Length {b', '.join(sorted(lengths | {value}))!r} is not one number"
         self._done = False
+        self._stray = False  # bytes followed the body: the connection is not used again
 
     def header(self, name: bytes) -> str | None:
         """The first value of a header (name in lower case), as text."""
@@ -120,40 +116,82 @@ class Answer:
         self._done = True
 
     async def _chunks(self) -> AsyncIterator[bytes]:
+        """Chunked framing decoded from what has arrived: the data of the chunks that came together is one
+        piece (one write on to the app, where a chunk each cost a system call each), and a long chunk's
+        data is passed on as it arrives."""
         connection = self._connection
+        pending = bytearray()
+        left = _SIZE_LINE  # or the data bytes of this chunk still to come; 0: its closing CRLF comes next
         while True:
-            line = await connection.readline()
-            size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise AnswerCut(
-                    "connection closed mid-stream" if not line else f"bad chunk size {line[:40]!r}"
-                ) from None
-            if size == 0:
-                while (await connection.readline()).strip():  # trailers
-                    pass
+            ready = bytearray()
+            while left != _TRAILERS:
+                if left > 0:
+                    if not pending:
+                        break
+                    taken = pending[:left]
+                    del pending[:left]
+                    left -= len(taken)
+                    ready += taken
+                    continue
+                end = pending.find(b"\n")
+                if end < 0:
+                    break
+                line = bytes(pending[: end + 1])
+                del pending[: end + 1]
+                left = _SIZE_LINE if left == 0 else _chunk_size(line) or _TRAILERS
+            if left == _TRAILERS:
+                if ready:
+                    yield bytes(ready)
+                await self._skip_trailers(pending)
                 return
-            left = size
-            while left:
-                piece = await connection.read(min(left, _PIECE))
-                if not piece:
-                    raise AnswerCut("connection closed mid-chunk")
-                left -= len(piece)
-                yield piece
-            await connection.readline()
+            if ready:
+                yield bytes(ready)
+            data = await connection.read(_PIECE)
+            if not data:
+                if left == _SIZE_LINE and pending.strip():  # a last size line the upstream never ended
+                    left = _chunk_size(bytes(pending)) or _TRAILERS
+                if left == _TRAILERS:
+                    return
+                raise AnswerCut("connection closed mid-chunk" if left > 0 else "connection closed mid-stream")
+            pending += data
+
+    async def _skip_trailers(self, pending: bytearray) -> None:
+        """Read past the trailers that end a chunked body. Bytes after them (no HTTP/1.1 upstream sends any
+        before the next request) keep the connection from being used again."""
+        while True:
+            end = pending.find(b"\n")
+            if end >= 0:
+                line = bytes(pending[: end + 1])
+                del pending[: end + 1]
+                if not line.strip():
+                    self._stray = bool(pending)
+                    return
+                continue
+            data = await self._connection.read(_PIECE)
+            if not data:
+                return  # the trailers cut short: the body itself came whole
+            pending += data
 
     def release(self) -> None:
         """Give the connection back to the pool when the answer was read whole and framed; else close it."""
         if self._connection is None:
             return
         connection, self._connection = self._connection, None  # type: ignore[assignment]
-        reusable = self._done and (self.chunked or self.length is not None) and not connection.reader.at_eof()
+        framed = self.chunked or self.length is not None
+        reusable = self._done and framed and not self._stray and not connection.reader.at_eof()
         closing = any(name.lower() == b"connection" and b"close" in value.lower() for name, value in self.headers)
         if reusable and not closing:
             self._pool.put(connection)
         else:
             connection.close()
+
+
+def _chunk_size(line: bytes) -> int:
+    """The size a chunk's size line gives (its extensions ignored); AnswerCut when it gives none."""
+    try:
+        return int(line.split(b";", 1)[0].strip(), 16)
+    except ValueError:
+        raise AnswerCut(f"bad chunk size {line[:40]!r}") from None
 
 
 class UpstreamPool:

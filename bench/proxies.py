@@ -1,10 +1,13 @@
 """Proxies side by side in front of one upstream (the granian mock): `ollama-contract proxy`, Prism's
 validating proxy and a plain nginx reverse proxy, on `GET /api/ps` at 1 and 32 connections and on a
-streamed `POST /api/generate` at 32 connections. Figures, not assertions; loopback only.
+streamed `POST /api/generate` at 32 connections; then the streamed generate again in front of a canned
+upstream replaying the mock's answer (bench/canned_upstream.py), where the proxy, not the upstream, is the
+limit. Figures, not assertions; loopback only.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +18,8 @@ from pathlib import Path
 
 GENERATE = '{"model":"mistral:7b","prompt":"hi"}'
 WORKLOADS = ("ps c1", "ps c32", "generate c32")
+#: In front of the canned upstream: the streamed generate alone.
+CANNED_WORKLOADS = ("generate c32",)
 Figure = tuple[float, float, float]
 
 
@@ -74,8 +79,10 @@ def measure_proxies(
     stop: Callable[[subprocess.Popen[bytes]], None],
     wrk: Callable[..., tuple[float, float, float]],
     free_port: Callable[[], int],
+    workloads: tuple[str, ...] = WORKLOADS,
+    upstream_name: str = "the mock",
 ) -> list[ProxyFigures]:
-    """Each proxy started in turn in front of the upstream, loaded with the three workloads."""
+    """Each proxy started in turn in front of the upstream, loaded with `workloads`."""
     script = folder / "generate.lua"
     script.write_text(
         f"wrk.method = 'POST'\nwrk.body = '{GENERATE}'\nwrk.headers['Content-Type'] = 'application/json'\n"
@@ -95,7 +102,7 @@ def measure_proxies(
         return [str(nginx), "-p", str(folder), "-c", str(nginx_config(folder, port, upstream_port))]
 
     servers: list[tuple[str, Callable[[int], list[str]] | None]] = [
-        ("the mock directly (no proxy)", None),
+        (f"{upstream_name} directly (no proxy)", None),
         ("ollama-contract proxy", ours),
     ]
     if prism is not None:
@@ -107,21 +114,21 @@ def measure_proxies(
         port = upstream_port if command is None else free_port()
         process = None if command is None else start(command(port), f"http://127.0.0.1:{port}/api/ps")[0]
         try:
-            results.append(ProxyFigures(name, _load(port, seconds, script, wrk)))
+            results.append(ProxyFigures(name, _load(port, seconds, script, wrk, workloads)))
         finally:
             if process is not None:
                 stop(process)
     return results
 
 
-def _load(port: int, seconds: int, script: Path, wrk: Callable[..., Figure]) -> dict[str, Figure | None]:
+def _load(
+    port: int, seconds: int, script: Path, wrk: Callable[..., Figure], workloads: tuple[str, ...]
+) -> dict[str, Figure | None]:
     ps, generate = f"http://127.0.0.1:{port}/api/ps", f"http://127.0.0.1:{port}/api/generate"
+    shapes = {"ps c1": (ps, 1, None), "ps c32": (ps, 32, None), "generate c32": (generate, 32, script)}
     figures: dict[str, Figure | None] = {}
-    for workload, url, connections, lua in (
-        ("ps c1", ps, 1, None),
-        ("ps c32", ps, 32, None),
-        ("generate c32", generate, 32, script),
-    ):
+    for workload in workloads:
+        url, connections, lua = shapes[workload]
         try:
             wrk(url, 2, connections, lua)  # warm-up
             figures[workload] = wrk(url, seconds, connections, lua)
@@ -130,21 +137,45 @@ def _load(port: int, seconds: int, script: Path, wrk: Callable[..., Figure]) -> 
     return figures
 
 
-def print_proxies(results: list[ProxyFigures]) -> None:
+def record_canned_answers(url: str, out: Path) -> None:
+    """What the canned upstream replays: the mock's streamed generate (as lines), its ps and its version."""
+    import requests
+
+    with requests.post(url + "/api/generate", data=GENERATE, stream=True, timeout=30) as answer:
+        lines = [line.decode() + "\n" for line in answer.iter_lines() if line]
+    answers = {
+        "generate": lines,
+        "ps": requests.get(url + "/api/ps", timeout=30).json(),
+        "version": requests.get(url + "/api/version", timeout=30).json()["version"],
+    }
+    out.write_text(json.dumps(answers), encoding="utf-8")
+
+
+def canned_upstream_command(port: int, answers: Path) -> list[str]:
+    """granian serving bench/canned_upstream.py on `port` (four threads, as the mock), replaying `answers`."""
+    granian = str(Path(sys.executable).with_name("granian"))
+    return ["env", f"CANNED={answers}", granian, "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+            "--blocking-threads", "4", "--working-dir", str(Path(__file__).resolve().parent), "--log-level", "error",
+            "canned_upstream:app"]  # fmt: skip
+
+
+def print_proxies(
+    results: list[ProxyFigures], workloads: tuple[str, ...] = WORKLOADS, upstream: str = "the granian mock"
+) -> None:
     """The table: requests/s and latency per workload, then ours over Prism's and nginx's."""
-    print(f"\n{'proxy in front of the granian mock':34} {'ps c1 req/s':>11} {'p50 ms':>7} {'ps c32 req/s':>12} "
-          f"{'p99 ms':>7} {'gen c32 req/s':>13} {'p99 ms':>7}")  # fmt: skip
+    shown = {"ps c1": ("p50 ms", 1), "ps c32": ("p99 ms", 2), "generate c32": ("p99 ms", 2)}
+    title = f"proxy in front of {upstream}"
+    print(f"\n{title:40} " + " ".join(f"{w + ' req/s':>17} {shown[w][0]:>7}" for w in workloads))
     for row in results:
         cells = []
-        for workload, shown in zip(WORKLOADS, (1, 2, 2), strict=True):
+        for workload in workloads:
             found = row.figures.get(workload)
-            width = 11 if workload == "ps c1" else 12 if workload == "ps c32" else 13
-            cells.append(f"{found[0]:>{width}.0f} {found[shown]:>7.2f}" if found else f"{'failed':>{width}} {'':>7}")
-        print(f"{row.name:34} " + " ".join(cells))
+            cells.append(f"{found[0]:>17.0f} {found[shown[workload][1]]:>7.2f}" if found else f"{'failed':>17} {'':>7}")
+        print(f"{row.name:40} " + " ".join(cells))
     ours = next((row for row in results if row.name.startswith("ollama-contract")), None)
     for other in (row for row in results if row.name.startswith(("Prism", "nginx"))):
         ratios = []
-        for workload in WORKLOADS:
+        for workload in workloads:
             mine, theirs = (ours.figures.get(workload) if ours else None), other.figures.get(workload)
             ratios.append(f"{workload} x{mine[0] / theirs[0]:.2f}" if mine and theirs else f"{workload} -")
         print(f"ours/{other.name.split(' ')[0]}: " + ", ".join(ratios))

@@ -23,7 +23,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from input_costs import measure_input_costs, print_costs
-from proxies import measure_proxies, print_proxies
+from proxies import (
+    CANNED_WORKLOADS,
+    canned_upstream_command,
+    measure_proxies,
+    print_proxies,
+    record_canned_answers,
+)
 from scheduler_costs import INSTANT, measure_scheduler, print_scheduler_cost, scheduler_world
 from worlds import running_world
 
@@ -274,6 +280,25 @@ def main() -> int:
                 wrk,
                 free_port,
             )
+            answers = Path(folder) / "canned.json"
+            record_canned_answers(f"http://127.0.0.1:{port}", answers)
+        finally:
+            stop(process)
+        port = free_port()
+        process, _, _ = start(canned_upstream_command(port, answers), f"http://127.0.0.1:{port}/api/ps")
+        try:
+            canned = measure_proxies(
+                port,
+                arguments.seconds,
+                Path(folder),
+                PRISM if prism_available else None,
+                start,
+                stop,
+                wrk,
+                free_port,
+                CANNED_WORKLOADS,
+                "the canned upstream",
+            )
         finally:
             stop(process)
         if prism_available:
@@ -314,6 +339,7 @@ def main() -> int:
         f"{arguments.seconds} s per run; start-up: median and worst of {arguments.starts} starts"
     )
     print_proxies(proxied)
+    print_proxies(canned, CANNED_WORKLOADS, "a canned upstream (the mock's answer replayed)")
     print("\nthe scheduler (granian, instant loads):")
     print_scheduler_cost(scheduling)
     print("\nhostile and huge input (granian; median and worst of 3):")
@@ -322,6 +348,7 @@ def main() -> int:
         figures = {
             "servers": [asdict(item) for item in results],
             "proxies": [asdict(item) for item in proxied],
+            "proxies_canned_upstream": [asdict(item) for item in canned],
             "inputs": [asdict(cost) for cost in costs],
         }
         arguments.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -255,7 +255,8 @@ class MockOllama:
         error: tuple[int, str] | None = None,
         done_reason: str | None = None,
         latency_ms: float = 0.0,
-        chunks: int | None = None,
+        chunks: int | list[str] | None = None,
+        thinking_chunks: list[str] | None = None,
         tokens_per_second: float | None = None,
         times: int | None = None,
         **when: Any,
@@ -265,12 +266,13 @@ class MockOllama:
 
         >>> ollama_mock.reply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}], contains="weather")
         >>> ollama_mock.reply("It is sunny in Paris.", after_tool=True, times=1)
+        >>> ollama_mock.reply(chunks=["It is ", "sunny."], model="llama3.2")  # streamed in exactly these pieces
 
         Returns the rule as the control API lists it; ReplyError names a bad argument.
         """
         then: dict[str, Any] = {"content": content, "thinking": thinking, "tool_calls": tool_calls or []}
         then |= {"done_reason": done_reason, "latency_ms": latency_ms, "chunks": chunks}
-        then |= {"tokens_per_second": tokens_per_second}
+        then |= {"thinking_chunks": thinking_chunks, "tokens_per_second": tokens_per_second}
         if error is not None:
             then["error"] = {"status": error[0], "message": error[1]}
         data: dict[str, Any] = {"when": when, "then": {key: value for key, value in then.items() if value}}

@@ -196,6 +196,15 @@ def test_a_schema_asked_for_in_the_prompt_alone_is_answered_as_json(ollama_mock:
     assert plain["response"].startswith("Mock answer from llama3.2"), "no schema: the sentence, as before"
 
 
+def test_the_pytest_handle_scripts_the_pieces_a_stream_is_sent_in(ollama_mock: MockOllama) -> None:
+    ollama_mock.reply(chunks=["It is ", "sunny ", "in Paris."], thinking_chunks=["Weather? ", "Sun."], model="qwen3:8b")
+    with ollama.Client(host=ollama_mock.url) as client:
+        parts = list(client.chat(model="qwen3:8b", messages=[{"role": "user", "content": "weather?"}], stream=True))
+    assert [part.message.thinking for part in parts if part.message.thinking] == ["Weather? ", "Sun."]
+    assert [part.message.content for part in parts if part.message.content] == ["It is ", "sunny ", "in Paris."]
+    assert parts[-1].done_reason == "stop" and parts[-1].eval_count == 5, "each piece one token, thinking too"
+
+
 def test_after_a_tool_result_the_one_tool_left_is_called(ollama_mock: MockOllama) -> None:
     output_tool = {
         "type": "function",

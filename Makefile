@@ -9,11 +9,13 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: mock test check lint typecheck bench fuzz clients heavy clean
 
 # The virtualenv, with a current pip: it installs the kit's fifty packages in a third of the time the pip
-# bundled with venv takes. Python's own pip puts it there; without one, the bundled pip upgrades itself.
+# bundled with venv takes. Python's own pip (22.3 or later) puts it there; else the bundled pip upgrades
+# itself. A virtualenv left without pip is removed, so the next run starts afresh.
 $(BIN)/python:
 	$(PYTHON) -m venv --without-pip $(VENV)
 	$(PYTHON) -m pip --python $(BIN)/python install --quiet --upgrade pip 2>/dev/null || \
-		{ $(BIN)/python -m ensurepip --default-pip && $(BIN)/python -m pip install --quiet --upgrade pip; }
+		{ $(BIN)/python -m ensurepip --default-pip && $(BIN)/python -m pip install --quiet --upgrade pip; } || \
+		{ rm -rf $(VENV); exit 1; }
 
 # Serving skips compiling every installed module (each is compiled when first imported instead).
 $(SERVE_STAMP): pyproject.toml | $(BIN)/python
@@ -25,7 +27,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP) $(SERVE_STAMP)
 
 mock: $(SERVE_STAMP) ## serve the mock on 127.0.0.1:11434 (pass options with ARGS="--port 11500")
-	$(BIN)/ollama-mock $(ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/ollama-mock $(ARGS)
 
 # Two workers a core (tests/conftest.py), each taking whole modules: a module's servers and fixtures start
 # once (not once in each worker: a sixth of the suite's time), and tests that must share one process (the

@@ -137,11 +137,15 @@ def serve_proxy(
         loop.run_until_complete(_serve(settings, sock, judge, recorder))
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
-        for number in _STOP_SIGNALS:
-            # The loop puts back the default action (death, for SIGTERM) when its handler goes: ignore at
-            # once, so a further signal cannot cut the summary and the reports short.
-            loop.remove_signal_handler(number)
-            signal.signal(number, signal.SIG_IGN)
+        # asyncio's loop puts back the default action (death, for SIGTERM) when its handler goes: held back
+        # meanwhile, a further signal is then ignored and cannot cut the summary and the reports short.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            for number in _STOP_SIGNALS:
+                loop.remove_signal_handler(number)
+                signal.signal(number, signal.SIG_IGN)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         loop.close()
 
 

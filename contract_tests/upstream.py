@@ -8,6 +8,7 @@ framing is broken (`Content-Length: abc`), so the app gets the same status and t
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -18,6 +19,9 @@ CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 600.0
 HEAD_LIMIT = 1024 * 1024
 _PIECE = 256 * 1024
 _IDLE_KEPT = 256
+#: The longest chunk size line or trailer line taken (Go's net/http allows 4 KiB).
+_LINE_LIMIT = 64 * 1024
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
 #: Where a chunked body's decoder stands when it is not reading a chunk's data: a size line comes next, or trailers.
 _SIZE_LINE, _TRAILERS = -1, -2
 
@@ -124,21 +128,26 @@ class Answer:
         left = _SIZE_LINE  # or the data bytes of this chunk still to come; 0: its closing CRLF comes next
         while True:
             ready = bytearray()
-            while left != _TRAILERS:
-                if left > 0:
-                    if not pending:
+            try:
+                while left != _TRAILERS:
+                    if left > 0:
+                        if not pending:
+                            break
+                        taken = pending[:left]
+                        del pending[:left]
+                        left -= len(taken)
+                        ready += taken
+                        continue
+                    line = _line(pending)
+                    if line is None:
                         break
-                    taken = pending[:left]
-                    del pending[:left]
-                    left -= len(taken)
-                    ready += taken
-                    continue
-                end = pending.find(b"\n")
-                if end < 0:
-                    break
-                line = bytes(pending[: end + 1])
-                del pending[: end + 1]
-                left = _SIZE_LINE if left == 0 else _chunk_size(line) or _TRAILERS
+                    if left == 0 and line.strip():
+                        raise AnswerCut(f"chunk data longer than its size: {line[:40]!r}")
+                    left = _SIZE_LINE if left == 0 else _chunk_size(line) or _TRAILERS
+            except AnswerCut:
+                if ready:
+                    yield bytes(ready)  # what came whole before the broken framing is passed on
+                raise
             if left == _TRAILERS:
                 if ready:
                     yield bytes(ready)
@@ -159,10 +168,8 @@ class Answer:
         """Read past the trailers that end a chunked body. Bytes after them (no HTTP/1.1 upstream sends any
         before the next request) keep the connection from being used again."""
         while True:
-            end = pending.find(b"\n")
-            if end >= 0:
-                line = bytes(pending[: end + 1])
-                del pending[: end + 1]
+            line = _line(pending)
+            if line is not None:
                 if not line.strip():
                     self._stray = bool(pending)
                     return
@@ -186,12 +193,24 @@ class Answer:
             connection.close()
 
 
+def _line(pending: bytearray) -> bytes | None:
+    """The first line of `pending`, taken out of it; None while it has not ended (AnswerCut past LINE_LIMIT)."""
+    end = pending.find(b"\n", 0, _LINE_LIMIT)
+    if end < 0:
+        if len(pending) >= _LINE_LIMIT:
+            raise AnswerCut(f"a chunk size or trailer line over {_LINE_LIMIT} bytes")
+        return None
+    line = bytes(pending[: end + 1])
+    del pending[: end + 1]
+    return line
+
+
 def _chunk_size(line: bytes) -> int:
     """The size a chunk's size line gives (its extensions ignored); AnswerCut when it gives none."""
-    try:
-        return int(line.split(b";", 1)[0].strip(), 16)
-    except ValueError:
-        raise AnswerCut(f"bad chunk size {line[:40]!r}") from None
+    text = line.split(b";", 1)[0].strip()
+    if not _HEX.fullmatch(text):
+        raise AnswerCut(f"bad chunk size {line[:40]!r}")
+    return int(text, 16)
 
 
 class UpstreamPool:

@@ -196,6 +196,18 @@ def test_a_schema_asked_for_in_the_prompt_alone_is_answered_as_json(ollama_mock:
     assert plain["response"].startswith("Mock answer from llama3.2"), "no schema: the sentence, as before"
 
 
+def test_data_that_merely_has_properties_is_no_schema(ollama_mock: MockOllama) -> None:
+    geojson = {"type": "Feature", "properties": {"temperature": 21, "city": "Paris"}, "geometry": None}
+    messages = [
+        {"role": "user", "content": "What is the weather in Paris? Answer briefly."},
+        {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather", "arguments": {}}}]},
+        {"role": "tool", "content": json.dumps(geojson), "tool_name": "get_weather"},
+    ]
+    body = {"model": "llama3.2", "messages": messages, "tools": [WEATHER_TOOL], "stream": False}
+    answer = requests.post(ollama_mock.url + "/api/chat", json=body, timeout=30).json()
+    assert answer["message"]["content"].startswith("Mock answer from llama3.2"), answer["message"]
+
+
 def test_the_pytest_handle_scripts_the_pieces_a_stream_is_sent_in(ollama_mock: MockOllama) -> None:
     ollama_mock.reply(chunks=["It is ", "sunny ", "in Paris."], thinking_chunks=["Weather? ", "Sun."], model="qwen3:8b")
     with ollama.Client(host=ollama_mock.url) as client:

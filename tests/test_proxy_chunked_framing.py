@@ -92,6 +92,11 @@ def test_chunks_that_arrive_together_go_on_as_one_piece() -> None:
         (b"zz\r\nhello\r\n", b"", "bad chunk size b'zz\\r\\n'"),
         (b"5\r\nhello\r\n7", b"hello", "connection closed mid-chunk"),
         (b"5\r\nhello\r\nq", b"hello", "bad chunk size b'q'"),
+        (b"5\r\nhello\r\nzz\r\n", b"hello", "bad chunk size b'zz\\r\\n'"),
+        (b"5\r\nhello\r\n-2\r\nworld\r\n0\r\n\r\n", b"hello", "bad chunk size b'-2\\r\\n'"),
+        (b"5\r\nhello\r\n0x5\r\nworld\r\n0\r\n\r\n", b"hello", "bad chunk size b'0x5\\r\\n'"),
+        (b"3\r\nhelloXYZ\r\n0\r\n\r\n", b"hel", "chunk data longer than its size: b'loXYZ\\r\\n'"),
+        (b"5" * 70_000, b"", "a chunk size or trailer line over 65536 bytes"),
     ],
 )
 def test_a_body_cut_short_is_said(wire: bytes, passed_on: bytes, reason: str) -> None:

@@ -16,7 +16,11 @@ from ollama_contract_kit.mock_server import MockOllama, Pace
 from ollama_contract_kit.mock_server.answers.structured import example_for
 
 _SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**12), 10**12), st.floats(allow_nan=False), st.text(max_size=8)
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
 )
 #: Any JSON, keys often those of JSON Schema.
 _KEYS = st.sampled_from(
@@ -63,12 +67,22 @@ def test_any_json_as_a_schema_gives_a_small_json_value(schema: Any) -> None:
 
 
 def test_a_hostile_schema_in_a_prompt_is_answered_small_and_at_once() -> None:
-    hostile = {"properties": {"a": {"type": "array", "minItems": 10**9, "items": {"type": "array", "minItems": 10**9,
-               "items": {"type": "string", "minLength": 10**9}}}, "b": {"enum": {"x": 1}}, "c": {"anyOf": "x"},
-               "d": {"type": "__class__"}, "e": {"minimum": "low", "type": "integer"}}}  # fmt: skip
-    body = {"model": "llama3.2", "messages": [{"role": "user", "content": json.dumps(hostile)}], "stream": False}
+    fan_out = {f"d{level}": {"type": "object", "properties": {f"p{i}": {"$ref": f"#/$defs/d{level + 1}"}
+               for i in range(30)}} for level in range(8)}  # fmt: skip
+    hostile = {"type": "object", "$defs": fan_out, "properties": {
+        "g": {"const": "\ud800"},
+        "a": {"type": "array", "minItems": 10**9, "items": {"type": "array", "minItems": 10**9,
+              "items": {"type": "string", "minLength": 10**9}}},
+        "b": {"enum": {"x": 1}}, "c": {"anyOf": "x"}, "d": {"type": "__class__"},
+        "e": {"minimum": "low", "type": "integer"}, "f": {"type": "integer", "minimum": 10**400},
+        "h": {"$ref": "#/$defs/d0"}}}  # fmt: skip
+    # As a prompt carries it: JSON text, the surrogate an escape; JSON-mode and prompted output alike.
+    prompt = "Answer in JSON: " + json.dumps(hostile)
     with MockOllama(log_requests=False, pace=Pace.instant()) as mock:
-        answer = requests.post(mock.url + "/api/chat", json=body, timeout=30)
-    assert answer.status_code == 200, answer.text
-    value = json.loads(answer.json()["message"]["content"])
-    assert set(value) == {"a", "b", "c", "d", "e"} and len(answer.content) < 1_000_000
+        for format_asked in ({"format": "json"}, {}):
+            body = {"model": "llama3.2", "messages": [{"role": "user", "content": prompt}], "stream": False}
+            answer = requests.post(mock.url + "/api/chat", json=body | format_asked, timeout=30)
+            assert answer.status_code == 200, answer.text
+            value = json.loads(answer.json()["message"]["content"])
+            assert set(value) == set("abcdefgh") and len(answer.content) < 1_000_000
+            assert value["g"] == "\ufffd", "a lone surrogate is written as U+FFFD, as Go writes it"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,8 +26,15 @@ from typing import Any
 
 from .structured import example_for
 
-#: The most characters of the messages searched for a JSON Schema (JSON mode).
+#: The most characters of a message searched for a JSON Schema (JSON mode, prompted output).
 _SCHEMA_SEARCH_LIMIT = 200_000
+#: Where a JSON Schema may begin: an object whose first key is one a schema starts with; at most this many
+#: tried a message (a failed parse costs the text's length).
+_SCHEMA_START = re.compile(
+    r'\{\s*"(?:\$schema|\$defs|\$id|\$ref|type|properties|title|description|required|definitions)"'
+)
+_SCHEMA_ATTEMPTS = 100
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -124,23 +132,49 @@ def _call(ask: Ask, tool: Mapping[str, Any]) -> dict[str, Any]:
     return tool_call(ask, str(function.get("name") or "tool"), arguments if isinstance(arguments, dict) else {})
 
 
-def schema_in(texts: tuple[str, ...]) -> dict[str, Any] | None:
-    """The last JSON Schema written in `texts` (an object with `properties`, as JSON-mode prompts carry one)."""
+def schema_in(texts: tuple[str, ...], *, json_asked: bool) -> dict[str, Any] | None:
+    """The last JSON Schema written in `texts`, as JSON-mode and prompted-output libraries write one: with
+    `format: "json"` asked, any object with `properties`; else one in a message that says JSON, shaped like
+    a schema (`type: object` or `$schema`, every property a schema), so data that merely has `properties`
+    (GeoJSON, say) is not taken for one."""
     found: dict[str, Any] | None = None
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_constant=_no_constant)
     for text in texts:
         text = text[:_SCHEMA_SEARCH_LIMIT]
-        start = text.find("{")
-        while start >= 0:
+        if '"properties"' not in text or not (json_asked or "json" in text.lower()):
+            continue
+        position = 0
+        for _ in range(_SCHEMA_ATTEMPTS):
+            match = _SCHEMA_START.search(text, position)
+            if match is None:
+                break
             try:
-                value, end = decoder.raw_decode(text, start)
+                value, position = decoder.raw_decode(text, match.start())
             except (ValueError, RecursionError):
-                start = text.find("{", start + 1)
+                position = match.start() + 1
                 continue
-            if isinstance(value, dict) and isinstance(value.get("properties"), dict):
+            if _is_schema(value, json_asked):
                 found = value
-            start = text.find("{", end)
     return found
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _is_schema(value: Any, loosely: bool) -> bool:
+    properties = value.get("properties") if isinstance(value, dict) else None
+    if not isinstance(properties, dict):
+        return False
+    return loosely or (
+        (value.get("type") == "object" or "$schema" in value)
+        and all(isinstance(item, dict) for item in properties.values())
+    )
+
+
+def _json_text(value: Any) -> str:
+    """`value` as JSON text, any lone surrogate (from a `\\ud800` escape in a prompt) as U+FFFD, as Go writes it."""
+    return _LONE_SURROGATE.sub("\ufffd", json.dumps(value, ensure_ascii=False))
 
 
 def compose(ask: Ask) -> Reply:
@@ -154,14 +188,14 @@ def compose(ask: Ask) -> Reply:
     if tool is not None:
         return Reply(content="", thinking=thinking, tool_calls=(_call(ask, tool),))
     if isinstance(ask.format, dict):
-        content = json.dumps(example_for(ask.format), ensure_ascii=False)
+        content = _json_text(example_for(ask.format))
     else:
         # JSON mode, or structured output asked in the prompt alone (as a model would, it follows the schema).
-        schema = schema_in(ask.texts)
+        schema = schema_in(ask.texts, json_asked=ask.format == "json")
         if schema is not None:
-            content = json.dumps(example_for(schema), ensure_ascii=False)
+            content = _json_text(example_for(schema))
         elif ask.format == "json":
-            content = json.dumps({"answer": sentence}, ensure_ascii=False)
+            content = _json_text({"answer": sentence})
         else:
             content = sentence
     return Reply(content=content, thinking=thinking)

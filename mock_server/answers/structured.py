@@ -35,10 +35,13 @@ def _whole(value: Any, default: int) -> int:
 
 
 def _bound(value: Any) -> float | int | None:
-    """`value` when it is a finite number (a bound), else None."""
+    """`value` when it is a finite number a float can hold (a bound), else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return value if math.isfinite(value) else None
+    try:
+        return value if math.isfinite(value) else None
+    except OverflowError:  # an integer beyond any float
+        return None
 
 
 class _Example:
@@ -55,7 +58,7 @@ class _Example:
 
     def value(self, schema: Any, name: str, depth: int) -> Any:
         self.left -= 1
-        if not isinstance(schema, dict):
+        if self.left < 0 or not isinstance(schema, dict):  # past the budget: the simplest value
             return f"mock {name}"
         if "$ref" in schema and depth < _MAX_DEPTH:
             return self.value(self._resolve(str(schema["$ref"])), name, depth + 1)

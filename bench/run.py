@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 from input_costs import measure_input_costs, print_costs
@@ -262,6 +263,16 @@ def main() -> int:
             scheduling = measure_scheduler(f"http://127.0.0.1:{port}")
         finally:
             stop(process)
+        proxies = partial(
+            measure_proxies,
+            seconds=arguments.seconds,
+            folder=Path(folder),
+            prism=PRISM if prism_available else None,
+            start=start,
+            stop=stop,
+            wrk=wrk,
+            free_port=free_port,
+        )
         # Instant loads and tokens from here on: what input costs and what the proxies cost, not the model's pace.
         port = free_port()
         process, _, _ = start([*mock_command(port, one, "granian"), *INSTANT], f"http://127.0.0.1:{port}/api/ps")
@@ -270,16 +281,7 @@ def main() -> int:
             process.terminate()
             process.wait(timeout=10)
             process, _, _ = start([*mock_command(port, one, "granian"), *INSTANT], f"http://127.0.0.1:{port}/api/ps")
-            proxied = measure_proxies(
-                port,
-                arguments.seconds,
-                Path(folder),
-                PRISM if prism_available else None,
-                start,
-                stop,
-                wrk,
-                free_port,
-            )
+            proxied = proxies(port)
             answers = Path(folder) / "canned.json"
             record_canned_answers(f"http://127.0.0.1:{port}", answers)
         finally:
@@ -287,18 +289,7 @@ def main() -> int:
         port = free_port()
         process, _, _ = start(canned_upstream_command(port, answers), f"http://127.0.0.1:{port}/api/ps")
         try:
-            canned = measure_proxies(
-                port,
-                arguments.seconds,
-                Path(folder),
-                PRISM if prism_available else None,
-                start,
-                stop,
-                wrk,
-                free_port,
-                CANNED_WORKLOADS,
-                "the canned upstream",
-            )
+            canned = proxies(port, workloads=CANNED_WORKLOADS, upstream_name="the canned upstream")
         finally:
             stop(process)
         if prism_available:

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ollama_contract_kit.openapi.go_strings import without_lone_surrogates
+
 from .structured import example_for
 
 #: The most characters of a message searched for a JSON Schema (JSON mode, prompted output).
@@ -34,7 +36,6 @@ _SCHEMA_START = re.compile(
     r'\{\s*"(?:\$schema|\$defs|\$id|\$ref|type|properties|title|description|required|definitions)"'
 )
 _SCHEMA_ATTEMPTS = 100
-_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def schema_in(texts: tuple[str, ...], *, json_asked: bool) -> dict[str, Any] | N
                 continue
             if _is_schema(value, json_asked):
                 found = value
-    return found
+    return None if found is None else without_lone_surrogates(found)  # an escaped `\ud800` reads as U+FFFD
 
 
 def _no_constant(name: str) -> Any:
@@ -172,11 +173,6 @@ def _is_schema(value: Any, loosely: bool) -> bool:
     )
 
 
-def _json_text(value: Any) -> str:
-    """`value` as JSON text, any lone surrogate (from a `\\ud800` escape in a prompt) as U+FFFD, as Go writes it."""
-    return _LONE_SURROGATE.sub("\ufffd", json.dumps(value, ensure_ascii=False))
-
-
 def compose(ask: Ask) -> Reply:
     """The deterministic answer to `ask`: the same request always gets the same reply."""
     echo = _echo(ask.text)
@@ -188,14 +184,14 @@ def compose(ask: Ask) -> Reply:
     if tool is not None:
         return Reply(content="", thinking=thinking, tool_calls=(_call(ask, tool),))
     if isinstance(ask.format, dict):
-        content = _json_text(example_for(ask.format))
+        content = json.dumps(example_for(ask.format), ensure_ascii=False)
     else:
         # JSON mode, or structured output asked in the prompt alone (as a model would, it follows the schema).
         schema = schema_in(ask.texts, json_asked=ask.format == "json")
         if schema is not None:
-            content = _json_text(example_for(schema))
+            content = json.dumps(example_for(schema), ensure_ascii=False)
         elif ask.format == "json":
-            content = _json_text({"answer": sentence})
+            content = json.dumps({"answer": sentence}, ensure_ascii=False)
         else:
             content = sentence
     return Reply(content=content, thinking=thinking)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ollama_contract_kit.openapi.durations import KeepAliveError, parse_keep_alive
+from ollama_contract_kit.openapi.go_strings import without_lone_surrogates
 
 _BASE64 = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 _GO_TYPES = {str: "string", bool: "bool", int: "number", float: "number", list: "array", dict: "object"}
@@ -60,40 +61,6 @@ def _no_constant(literal: str) -> Any:
 _DECODER = json.JSONDecoder(parse_float=_go_float, parse_int=_go_int, parse_constant=_no_constant)
 #: A `\uD800`-`\uDFFF` escape: the text may decode to a lone surrogate (a backslash before it aside).
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
-_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
-def _replace_surrogates(text: str) -> str:
-    return _LONE_SURROGATE.sub("\ufffd", text)
-
-
-def _without_lone_surrogates(value: Any) -> Any:
-    """`value` with every lone surrogate in its strings and keys replaced by U+FFFD, as Go's decoder does.
-
-    Python joins a valid `\\uD83D\\uDE00` pair into one character, so any surrogate left is a lone one;
-    it could never be encoded as UTF-8 again. Containers are changed in place, without recursion.
-    """
-    if isinstance(value, str):
-        return _replace_surrogates(value)
-    pending = [value]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, list):
-            for index, item in enumerate(node):
-                if isinstance(item, str):
-                    node[index] = _replace_surrogates(item)
-                elif isinstance(item, (list, dict)):
-                    pending.append(item)
-        elif isinstance(node, dict):
-            entries = list(node.items())
-            node.clear()
-            for key, item in entries:
-                if isinstance(item, str):
-                    item = _replace_surrogates(item)
-                elif isinstance(item, (list, dict)):
-                    pending.append(item)
-                node[_replace_surrogates(key)] = item
-    return value
 
 
 def decode_json(text: str) -> Any:
@@ -119,7 +86,7 @@ def decode_json(text: str) -> Any:
         if error.pos >= len(text.rstrip()):
             raise BodyError("unexpected EOF") from None
         raise BodyError(f"invalid character {text[error.pos]!r} looking for beginning of value") from None
-    return _without_lone_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
+    return without_lone_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
 
 
 def go_kind(value: Any) -> str:
